@@ -1,0 +1,196 @@
+package refstore
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Rights a grant gives on a project or a job.
+type Rights uint8
+
+const (
+	RightRead   Rights = 1 << iota // list and download
+	RightUpload                    // attach (and overwrite)
+	RightDelete                    // delete one or all
+)
+
+var rightNames = []struct {
+	r    Rights
+	name string
+}{{RightRead, "read"}, {RightUpload, "upload"}, {RightDelete, "delete"}}
+
+// Has reports whether all of want are granted.
+func (r Rights) Has(want Rights) bool { return r&want == want }
+
+// Names lists the rights by name, in a fixed order.
+func (r Rights) Names() []string {
+	names := []string{}
+	for _, n := range rightNames {
+		if r.Has(n.r) {
+			names = append(names, n.name)
+		}
+	}
+	return names
+}
+
+func (r Rights) String() string { return strings.Join(r.Names(), ",") }
+
+// ParseRights parses right names ("read", "upload", "delete").
+func ParseRights(names []string) (Rights, error) {
+	var r Rights
+	for _, name := range names {
+		i := slices.IndexFunc(rightNames, func(n struct {
+			r    Rights
+			name string
+		}) bool {
+			return n.name == name
+		})
+		if i < 0 {
+			return 0, fmt.Errorf("unknown right %q (use read, upload, delete)", name)
+		}
+		r |= rightNames[i].r
+	}
+	return r, nil
+}
+
+// Principal is the authenticated caller of an /api call.
+type Principal struct {
+	Account     string
+	UserID      int64
+	SessionHash string
+}
+
+// Access is what a caller may do within a resolved scope.
+type Access struct {
+	ProjectID int64
+	Rights    Rights
+	// Documents limits a job or Flex scope to these documents; nil means the whole project.
+	Documents []int64
+}
+
+// Covers reports whether a document lies inside the scope.
+func (a *Access) Covers(documentID int64) bool {
+	return a.Documents == nil || slices.Contains(a.Documents, documentID)
+}
+
+// SegmentRef places a segment in its document and project.
+type SegmentRef struct {
+	ID         int64
+	DocumentID int64
+	ProjectID  int64
+}
+
+// Catalog is the admin API's upsert payload: accounts, users, projects, documents, segments,
+// jobs and grants, normally exported from the translation management system.
+type Catalog struct {
+	Accounts []CatalogAccount `json:"accounts"`
+}
+
+type CatalogAccount struct {
+	ID       string           `json:"id"`
+	Name     string           `json:"name,omitempty"`
+	Users    []CatalogUser    `json:"users,omitempty"`
+	Projects []CatalogProject `json:"projects,omitempty"`
+	Jobs     []CatalogJob     `json:"jobs,omitempty"`
+	Grants   []CatalogGrant   `json:"grants,omitempty"`
+}
+
+type CatalogUser struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name,omitempty"`
+	// APIKey, when set, adds this key to the user (idempotently). It is never returned.
+	APIKey string `json:"apiKey,omitempty"`
+}
+
+type CatalogProject struct {
+	ID        int64             `json:"id"`
+	Name      string            `json:"name,omitempty"`
+	Documents []CatalogDocument `json:"documents,omitempty"`
+}
+
+type CatalogDocument struct {
+	ID       int64   `json:"id"`
+	Segments []int64 `json:"segments,omitempty"`
+}
+
+type CatalogJob struct {
+	ID          int64   `json:"id"`
+	Codyt       bool    `json:"codyt"`
+	ProjectID   int64   `json:"projectId"`
+	DocumentIDs []int64 `json:"documentIds,omitempty"`
+}
+
+// CatalogGrant gives a user rights on a project (ProjectID) or on a job (JobID + Codyt).
+type CatalogGrant struct {
+	UserID    int64    `json:"userId"`
+	ProjectID int64    `json:"projectId,omitempty"`
+	JobID     int64    `json:"jobId,omitempty"`
+	Codyt     bool     `json:"codyt,omitempty"`
+	Rights    []string `json:"rights"`
+}
+
+var accountIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// ValidAccountID reports whether s can be an account id: 1 to 64 ASCII letters, digits,
+// '_' or '-', starting with a letter or digit. Account ids become folder names.
+func ValidAccountID(s string) bool { return accountIDPattern.MatchString(s) }
+
+// Validate checks what can be checked inside the payload itself; references to entries
+// stored by earlier upserts are checked by the store.
+func (c *Catalog) Validate() error {
+	bad := func(format string, args ...any) error {
+		return &Error{Code: CodeInvalidBody, Message: "Invalid catalog: " + fmt.Sprintf(format, args...)}
+	}
+	seen := map[string]bool{}
+	for _, a := range c.Accounts {
+		if !ValidAccountID(a.ID) {
+			return bad("account id %q must be 1-64 letters, digits, '_' or '-'", truncate(a.ID, 70))
+		}
+		if seen[a.ID] {
+			return bad("account %q appears twice", a.ID)
+		}
+		seen[a.ID] = true
+		for _, u := range a.Users {
+			if u.ID <= 0 {
+				return bad("account %s: user id %d must be positive", a.ID, u.ID)
+			}
+		}
+		for _, p := range a.Projects {
+			if p.ID <= 0 {
+				return bad("account %s: project id %d must be positive", a.ID, p.ID)
+			}
+			for _, d := range p.Documents {
+				if d.ID <= 0 {
+					return bad("account %s: document id %d must be positive", a.ID, d.ID)
+				}
+				for _, s := range d.Segments {
+					if s <= 0 {
+						return bad("account %s: segment id %d must be positive", a.ID, s)
+					}
+				}
+			}
+		}
+		for _, j := range a.Jobs {
+			if j.ID <= 0 || j.ProjectID <= 0 {
+				return bad("account %s: job %d needs a positive id and projectId", a.ID, j.ID)
+			}
+		}
+		for _, g := range a.Grants {
+			if g.UserID <= 0 {
+				return bad("account %s: grant needs a positive userId", a.ID)
+			}
+			if (g.ProjectID > 0) == (g.JobID > 0) {
+				return bad("account %s: grant for user %d needs exactly one of projectId and jobId", a.ID, g.UserID)
+			}
+			if g.ProjectID < 0 || g.JobID < 0 {
+				return bad("account %s: grant for user %d has a negative id", a.ID, g.UserID)
+			}
+			if _, err := ParseRights(g.Rights); err != nil {
+				return bad("account %s: grant for user %d: %v", a.ID, g.UserID, err)
+			}
+		}
+	}
+	return nil
+}

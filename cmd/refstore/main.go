@@ -1,0 +1,25 @@
+// Command refstore runs the reference-media service.
+//
+//	refstore serve            the embedded default: ./refstore-data, 127.0.0.1:8080
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	root := &cobra.Command{
+		Use:           "refstore",
+		Short:         "Reference media for translation segments, behind a Wordbee-compatible API",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(serveCommand())
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "refstore:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/refstore/refstore/filestore"
+	refhttp "github.com/refstore/refstore/http"
+	"github.com/refstore/refstore/service"
+	"github.com/refstore/refstore/sqlstore"
+)
+
+type serveConfig struct {
+	addr          string
+	data          string
+	publicURL     string
+	maxUpload     byteSize
+	tokenTTL      time.Duration
+	fileTokenTTL  time.Duration
+	sweepInterval time.Duration
+	shutdownGrace time.Duration
+	logFormat     string
+	logLevel      string
+}
+
+func serveCommand() *cobra.Command {
+	var c serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the service (embedded default: SQLite metadata and files in ./refstore-data)",
+		Args:  cobra.NoArgs,
+	}
+	f := envFlags{fs: cmd.Flags()}
+	f.String(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	f.String(&c.data, "data", "./refstore-data", "data directory")
+	f.String(&c.publicURL, "public-url", "", "base of the download URLs in asset JSON (default: from each request)")
+	f.Size(&c.maxUpload, "max-upload-size", 5<<30, "hard limit of one upload")
+	f.Duration(&c.tokenTTL, "token-ttl", 30*time.Minute, "sessions expire after this long without use")
+	f.Duration(&c.fileTokenTTL, "file-token-ttl", 24*time.Hour, "file tokens expire this long after upload")
+	f.Duration(&c.sweepInterval, "sweep-interval", time.Minute, "how often expired sessions and uploads are removed")
+	f.Duration(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long in-flight requests may finish on shutdown")
+	f.String(&c.logFormat, "log-format", "text", "log format: text or json")
+	f.String(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if f.err != nil {
+			return f.err
+		}
+		return serve(cmd.Context(), c)
+	}
+	return cmd
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+func serve(ctx context.Context, c serveConfig) error {
+	log, err := newLogger(c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	blobs, err := filestore.Open(c.data)
+	if err != nil {
+		return err
+	}
+	defer blobs.Close()
+	meta, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(c.data, "meta.db"))
+	if err != nil {
+		return err
+	}
+	defer meta.Close()
+	svc := service.New(meta, blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
+		MaxUploadSize: int64(c.maxUpload)}, log)
+	if blobs.Unclean() {
+		log.Warn("the previous run did not shut down cleanly; recovering")
+		rep, err := svc.Recover(ctx, time.Now())
+		if err != nil {
+			return fmt.Errorf("recovery: %w", err)
+		}
+		log.Info("recovered", "orphan_blobs", rep.OrphanBlobs, "unreferenced_blobs", rep.Unreferenced,
+			"links_placed", rep.Mirror.Placed, "files_removed", rep.Mirror.Removed, "took", rep.Duration)
+	}
+	adminToken, err := adminToken(c.data, log)
+	if err != nil {
+		return err
+	}
+	handler := refhttp.NewServer(svc, refhttp.Config{PublicURL: c.publicURL, AdminToken: adminToken}, log)
+	srv := refhttp.NewHTTPServer(c.addr, handler, log)
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "data", c.data)
+
+	sweepCtx, stopSweeper := context.WithCancel(ctx)
+	defer stopSweeper()
+	go svc.RunSweeper(sweepCtx, c.sweepInterval)
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case sig := <-sigs:
+		log.Info("shutting down", "signal", sig.String(), "grace", c.shutdownGrace)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
+	defer cancel()
+	go func() {
+		// A second signal stops at once.
+		<-sigs
+		log.Warn("second signal: stopping now")
+		cancel()
+	}()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("in-flight requests cut off", "err", err)
+		srv.Close()
+	}
+	stopSweeper()
+	log.Info("stopped")
+	return nil
+}
+
+// adminToken returns REFSTORE_ADMIN_TOKEN, or the token in {data}/admin.token, creating
+// one (mode 0600) on first start.
+func adminToken(data string, log *slog.Logger) (string, error) {
+	if t := os.Getenv("REFSTORE_ADMIN_TOKEN"); t != "" {
+		return t, nil
+	}
+	root, err := os.OpenRoot(data)
+	if err != nil {
+		return "", err
+	}
+	defer root.Close()
+	b, err := root.ReadFile("admin.token")
+	if err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	t := "rsa_" + hex.EncodeToString(raw)
+	if err := root.WriteFile("admin.token", []byte(t+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	log.Info("generated an admin token", "file", filepath.Join(data, "admin.token"))
+	return t, nil
+}
+
+var _ http.Handler = (*refhttp.Server)(nil)

@@ -1,0 +1,233 @@
+package filestore
+
+import (
+	"context"
+	"os"
+	"path"
+	"strconv"
+
+	"github.com/refstore/refstore"
+)
+
+// Reconcile makes the reference-material tree match the metadata exactly: every asset's
+// file is a link to its blob, and nothing else is left in the tree. It runs after an
+// unclean shutdown, before the service accepts requests, and from fsck.
+func (s *Store) Reconcile(ctx context.Context, src refstore.AssetSource) (refstore.ReconcileReport, error) {
+	r := reconciler{s: s, src: src, done: map[segKey]bool{}}
+	accounts, err := readDir(s.root, accountsDir)
+	if err != nil {
+		return r.report, err
+	}
+	for _, a := range accounts {
+		if !a.IsDir() || !refstore.ValidAccountID(a.Name()) {
+			continue
+		}
+		if err := r.account(ctx, a.Name()); err != nil {
+			return r.report, err
+		}
+	}
+	// Segments whose folder was missing, or stood under another project or document.
+	err = src.AssetSegments(ctx, func(account string, segment int64) error {
+		if r.done[segKey{account, segment}] {
+			return nil
+		}
+		assets, err := src.SegmentAssets(ctx, account, []int64{segment})
+		if err != nil {
+			return err
+		}
+		for i := range assets {
+			if err := r.place(&assets[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return r.report, err
+}
+
+type segKey struct {
+	account string
+	segment int64
+}
+
+type reconciler struct {
+	s      *Store
+	src    refstore.AssetSource
+	done   map[segKey]bool
+	report refstore.ReconcileReport
+}
+
+func (r *reconciler) remove(p string) error {
+	r.report.Removed++
+	return r.s.root.RemoveAll(p)
+}
+
+func (r *reconciler) place(a *refstore.Asset) error {
+	target, err := mirrorPath(a)
+	if err != nil {
+		return err
+	}
+	blob, err := blobPath(refstore.BlobRef{Account: a.Account, Key: a.BlobKey})
+	if err != nil {
+		return err
+	}
+	r.report.Placed++
+	return r.s.place(blob, target)
+}
+
+// numericDirs lists the entries of dir and removes those that are not folders with a
+// positive decimal name: nothing else belongs at the id levels of the tree.
+func (r *reconciler) numericDirs(dir string) ([]int64, error) {
+	entries, err := readDir(r.s.root, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, e := range entries {
+		id, err := strconv.ParseInt(e.Name(), 10, 64)
+		if !e.IsDir() || err != nil || id < 0 || strconv.FormatInt(id, 10) != e.Name() {
+			if err := r.remove(path.Join(dir, e.Name())); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func (r *reconciler) account(ctx context.Context, account string) error {
+	projects, err := r.numericDirs(path.Join(accountsDir, account, "projects"))
+	if err != nil {
+		return err
+	}
+	for _, p := range projects {
+		pdir := projectDir(account, p)
+		entries, err := readDir(r.s.root, pdir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Name() != "assets" || !e.IsDir() {
+				if err := r.remove(path.Join(pdir, e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+		docs, err := r.numericDirs(path.Join(pdir, "assets"))
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			ddir := path.Join(pdir, "assets", strconv.FormatInt(d, 10))
+			buckets, err := r.numericDirs(ddir)
+			if err != nil {
+				return err
+			}
+			for _, m := range buckets {
+				mdir := path.Join(ddir, strconv.FormatInt(m, 10))
+				segs, err := r.numericDirs(mdir)
+				if err != nil {
+					return err
+				}
+				for _, seg := range segs {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					if seg%1000 != m {
+						if err := r.remove(path.Join(mdir, strconv.FormatInt(seg, 10))); err != nil {
+							return err
+						}
+						continue
+					}
+					if err := r.segment(ctx, account, p, d, seg); err != nil {
+						return err
+					}
+				}
+				r.s.root.Remove(mdir) // only succeeds when empty
+			}
+			r.s.root.Remove(ddir)
+		}
+	}
+	return nil
+}
+
+// segment makes one segment folder hold exactly its assets' files.
+func (r *reconciler) segment(ctx context.Context, account string, project, document, segment int64) error {
+	dir := segmentDir(account, project, document, segment)
+	assets, err := r.src.SegmentAssets(ctx, account, []int64{segment})
+	if err != nil {
+		return err
+	}
+	expected := map[string]*refstore.Asset{}
+	here := true
+	for i := range assets {
+		a := &assets[i]
+		if a.ProjectID != project || a.DocumentID != document {
+			here = false
+			continue
+		}
+		p, err := mirrorPath(a)
+		if err != nil {
+			return err
+		}
+		expected[p] = a
+	}
+	found := map[string]bool{}
+	if err := r.walkFiles(dir, func(p string, info os.FileInfo) error {
+		a, ok := expected[p]
+		if !ok || !info.Mode().IsRegular() {
+			return r.remove(p)
+		}
+		found[p] = true
+		blob, err := blobPath(refstore.BlobRef{Account: account, Key: a.BlobKey})
+		if err != nil {
+			return err
+		}
+		if b, err := r.s.root.Stat(blob); err == nil && os.SameFile(b, info) {
+			return nil
+		}
+		return r.place(a)
+	}); err != nil {
+		return err
+	}
+	for p, a := range expected {
+		if !found[p] {
+			if err := r.place(a); err != nil {
+				return err
+			}
+		}
+	}
+	r.s.root.Remove(dir) // only succeeds when empty
+	if here {
+		r.done[segKey{account, segment}] = true
+	}
+	return nil
+}
+
+// walkFiles calls fn for every non-directory below dir, children before the removal of the
+// folders they leave empty.
+func (r *reconciler) walkFiles(dir string, fn func(p string, info os.FileInfo) error) error {
+	entries, err := readDir(r.s.root, dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := path.Join(dir, e.Name())
+		if e.IsDir() {
+			if err := r.walkFiles(p, fn); err != nil {
+				return err
+			}
+			r.s.root.Remove(p) // only succeeds when empty
+			continue
+		}
+		info, err := r.s.root.Lstat(p)
+		if err != nil {
+			continue
+		}
+		if err := fn(p, info); err != nil {
+			return err
+		}
+	}
+	return nil
+}

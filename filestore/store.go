@@ -1,0 +1,320 @@
+// Package filestore keeps blobs on the local filesystem, below one data directory that is
+// only ever reached through an os.Root, so no input can name a file outside it.
+//
+// The data directory holds:
+//
+//	tmp/                                   files being written; emptied at start-up
+//	accounts/{account}/blobs/{k[:2]}/{k}   one immutable file per distinct content
+//	accounts/{account}/projects/{p}/assets/{documentId}/{segmentId%1000}/{segmentId}/
+//	                   [{locale}/][{relativePath}/]{name}
+//	                                       the reference material, as hard links to blobs
+//
+// Blobs are written to tmp/, fsynced and renamed into place (and their directory
+// fsynced) before the metadata that names them commits. The reference-material tree is
+// a view of the metadata: it is updated after every commit and repaired by Reconcile.
+package filestore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/refstore/refstore"
+)
+
+// Store is the filesystem blob store.
+type Store struct {
+	root    *os.Root
+	lock    *os.File
+	unclean bool
+	locks   stripedLocks
+}
+
+var (
+	_ refstore.BlobStore = (*Store)(nil)
+	_ refstore.Mirror    = (*Store)(nil)
+)
+
+const (
+	tmpDir      = "tmp"
+	accountsDir = "accounts"
+	markerFile  = ".unclean"
+	lockFile    = ".lock"
+)
+
+// Open opens (creating it if needed) a data directory for this process alone. Files left
+// in tmp/ by an earlier process are removed. Unclean reports whether that process ended
+// without closing the store, in which case the caller should reconcile.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	s := &Store{root: root}
+	if s.lock, err = root.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o600); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if err := syscall.Flock(int(s.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		s.lock.Close()
+		root.Close()
+		return nil, fmt.Errorf("data directory %s is in use by another refstore process", dir)
+	}
+	if _, err := root.Stat(markerFile); err == nil {
+		s.unclean = true
+	}
+	if err := root.RemoveAll(tmpDir); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("clearing %s/tmp: %w", dir, err)
+	}
+	for _, d := range []string{tmpDir, accountsDir} {
+		if err := root.MkdirAll(d, 0o755); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if err := writeFileSync(root, markerFile, nil); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Unclean reports whether the previous process using the directory did not shut down
+// cleanly.
+func (s *Store) Unclean() bool { return s.unclean }
+
+// Close marks a clean shutdown and releases the directory.
+func (s *Store) Close() error {
+	err := s.root.Remove(markerFile)
+	if err == nil {
+		err = syncDir(s.root, ".")
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil
+	}
+	s.lock.Close()
+	return errors.Join(err, s.root.Close())
+}
+
+// Ping checks that the data directory is still reachable.
+func (s *Store) Ping(context.Context) error {
+	_, err := s.root.Stat(tmpDir)
+	return err
+}
+
+func newKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func validKey(k string) bool {
+	if len(k) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(k)
+	return err == nil && strings.ToLower(k) == k
+}
+
+func blobDir(account, key string) string {
+	return path.Join(accountsDir, account, "blobs", key[:2])
+}
+
+func blobPath(ref refstore.BlobRef) (string, error) {
+	if !refstore.ValidAccountID(ref.Account) || !validKey(ref.Key) {
+		return "", fmt.Errorf("invalid blob reference %q/%q", ref.Account, ref.Key)
+	}
+	return path.Join(blobDir(ref.Account, ref.Key), ref.Key), nil
+}
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// Put writes r to a temporary file, fsyncs it, and renames it to a fresh key.
+func (s *Store) Put(ctx context.Context, account string, r io.Reader) (string, int64, error) {
+	if !refstore.ValidAccountID(account) {
+		return "", 0, fmt.Errorf("invalid account id %q", account)
+	}
+	tmp := path.Join(tmpDir, newKey())
+	f, err := s.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return "", 0, storageError(err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			f.Close()
+			s.root.Remove(tmp)
+		}
+	}()
+	buf := copyBuffers.Get().(*[]byte)
+	// The struct hides (*os.File).ReadFrom, whose fallback would allocate its own buffer.
+	n, err := io.CopyBuffer(struct{ io.Writer }{f}, r, *buf)
+	copyBuffers.Put(buf)
+	if err != nil {
+		return "", 0, storageError(err)
+	}
+	if err := f.Sync(); err != nil {
+		return "", 0, storageError(err)
+	}
+	if err := f.Close(); err != nil {
+		return "", 0, storageError(err)
+	}
+	key := newKey()
+	dir := blobDir(account, key)
+	if err := s.mkdirAllSync(dir); err != nil {
+		return "", 0, storageError(err)
+	}
+	if err := s.root.Rename(tmp, path.Join(dir, key)); err != nil {
+		return "", 0, storageError(err)
+	}
+	committed = true
+	if err := syncDir(s.root, dir); err != nil {
+		return "", 0, storageError(err)
+	}
+	return key, n, nil
+}
+
+// Open opens a blob. The *os.File it returns lets net/http use sendfile.
+func (s *Store) Open(_ context.Context, ref refstore.BlobRef) (io.ReadSeekCloser, error) {
+	p, err := blobPath(ref)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.root.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Delete removes a blob. Readers that opened it keep reading the bytes.
+func (s *Store) Delete(_ context.Context, ref refstore.BlobRef) error {
+	p, err := blobPath(ref)
+	if err != nil {
+		return err
+	}
+	if err := s.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// Walk calls fn for every blob file.
+func (s *Store) Walk(ctx context.Context, fn func(ref refstore.BlobRef, mod time.Time) error) error {
+	accounts, err := readDir(s.root, accountsDir)
+	if err != nil {
+		return err
+	}
+	for _, a := range accounts {
+		if !a.IsDir() || !refstore.ValidAccountID(a.Name()) {
+			continue
+		}
+		base := path.Join(accountsDir, a.Name(), "blobs")
+		prefixes, err := readDir(s.root, base)
+		if err != nil {
+			return err
+		}
+		for _, p := range prefixes {
+			files, err := readDir(s.root, path.Join(base, p.Name()))
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				info, err := f.Info()
+				if err != nil {
+					continue
+				}
+				if err := fn(refstore.BlobRef{Account: a.Name(), Key: f.Name()}, info.ModTime()); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// readDir lists a directory, treating a missing one as empty.
+func readDir(root *os.Root, name string) ([]fs.DirEntry, error) {
+	entries, err := fs.ReadDir(root.FS(), name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return entries, err
+}
+
+// mkdirAllSync creates the missing directories of p, fsyncing the parent of each one it
+// creates so that the new entries survive a power loss.
+func (s *Store) mkdirAllSync(p string) error {
+	if _, err := s.root.Stat(p); err == nil {
+		return nil
+	}
+	parent := path.Dir(p)
+	if parent != "." {
+		if err := s.mkdirAllSync(parent); err != nil {
+			return err
+		}
+	}
+	if err := s.root.Mkdir(p, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(s.root, parent)
+}
+
+func syncDir(root *os.Root, dir string) error {
+	d, err := root.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func writeFileSync(root *os.Root, name string, data []byte) error {
+	f, err := root.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return syncDir(root, path.Dir(name))
+}
+
+// storageError turns "disk full" and "read-only filesystem" into the domain's 507 and
+// leaves other errors as they are.
+func storageError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EDQUOT) {
+		return &refstore.Error{Code: refstore.CodeStorageFull, Message: "Insufficient storage.", Err: err}
+	}
+	return err
+}
+
+// stripedLocks serialises mirror changes to one segment folder without a lock per segment.
+type stripedLocks [64]sync.Mutex
+
+func (l *stripedLocks) of(segment int64) *sync.Mutex { return &l[uint64(segment)%uint64(len(l))] }

@@ -1,0 +1,215 @@
+package http
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/service"
+)
+
+// target is what the path and scope of an asset route name. The project routes give a
+// scope query parameter; the Flex routes a document id (or c{jobId}) in the path.
+type target struct {
+	scope     refstore.Scope
+	flex      bool
+	flexID    string // the {id} of a Flex route, as given
+	segmentID int64  // 0 on the list-many routes
+}
+
+func parseTarget(r *http.Request) (target, error) {
+	var t target
+	var err error
+	if id := r.PathValue("id"); id != "" {
+		t.flex, t.flexID = true, id
+		t.scope, err = refstore.ParseFlexDocument(id)
+	} else {
+		t.scope, err = refstore.ParseScope(r.URL.Query().Get("scope"))
+	}
+	if err != nil {
+		return t, err
+	}
+	if seg := r.PathValue("segmentid"); seg != "" {
+		t.segmentID, err = refstore.ParseID("segmentid", seg)
+	}
+	return t, err
+}
+
+// attach answers POST …/assets/{segmentid}.
+func (s *Server) attach(w http.ResponseWriter, r *http.Request) error {
+	t, err := parseTarget(r)
+	if err != nil {
+		return err
+	}
+	var req service.AttachRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	a, err := s.svc.Attach(r.Context(), principal(r), t.scope, t.segmentID, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.assetJSON(r, t, a))
+	return nil
+}
+
+// delete answers DELETE …/assets/{segmentid}: one asset when filename is given, every
+// asset of the segment (in all locales) when it is absent.
+func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
+	t, err := parseTarget(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	var addr *refstore.Address
+	if q.Has("filename") {
+		a, err := refstore.ParseAddress(q.Get("locale"), q.Get("relativePath"), q.Get("filename"))
+		if err != nil {
+			return err
+		}
+		addr = &a
+	}
+	n, err := s.svc.Delete(r.Context(), principal(r), t.scope, t.segmentID, addr)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("X-Deleted-Count", strconv.Itoa(n))
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// listOne answers GET …/assets/{segmentid}/list.
+func (s *Server) listOne(w http.ResponseWriter, r *http.Request) error {
+	t, err := parseTarget(r)
+	if err != nil {
+		return err
+	}
+	return s.list(w, r, t, []int64{t.segmentID})
+}
+
+// listMany answers GET …/assets/list?segmentIds=1,2,3.
+func (s *Server) listMany(w http.ResponseWriter, r *http.Request) error {
+	t, err := parseTarget(r)
+	if err != nil {
+		return err
+	}
+	ids, err := refstore.ParseSegmentIDs(r.URL.Query()["segmentIds"])
+	if err != nil {
+		return err
+	}
+	return s.list(w, r, t, ids)
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, t target, ids []int64) error {
+	assets, err := s.svc.List(r.Context(), principal(r), t.scope, ids)
+	if err != nil {
+		return err
+	}
+	out := make([]any, len(assets))
+	for i := range assets {
+		out[i] = s.assetJSON(r, t, &assets[i])
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// projectAsset is the asset JSON of the project and job routes.
+type projectAsset struct {
+	ProjectID    int64   `json:"projectId"`
+	DocumentID   int64   `json:"documentId"`
+	SegmentID    int64   `json:"segmentId"`
+	Locale       *string `json:"locale"`
+	RelativePath string  `json:"relativePath"`
+	Name         string  `json:"name"`
+	Size         int64   `json:"size"`
+	ContentType  string  `json:"contentType"`
+	CreatedDate  string  `json:"createdDate"`
+	ModifiedDate string  `json:"modifiedDate"`
+	DownloadURL  string  `json:"downloadUrl"`
+	ID           string  `json:"id"`
+}
+
+// flexAsset is the asset JSON of the Flex routes: documentId is a string, and name and
+// size have other names.
+type flexAsset struct {
+	ProjectID       int64   `json:"projectId"`
+	DocumentID      string  `json:"documentId"`
+	SegmentID       int64   `json:"segmentId"`
+	Locale          *string `json:"locale"`
+	RelativePath    string  `json:"relativePath"`
+	FileName        string  `json:"fileName"`
+	FileSizeInBytes int64   `json:"fileSizeInBytes"`
+	ContentType     string  `json:"contentType"`
+	CreatedDate     string  `json:"createdDate"`
+	ModifiedDate    string  `json:"modifiedDate"`
+	DownloadURL     string  `json:"downloadUrl"`
+	ID              string  `json:"id"`
+}
+
+func (s *Server) assetJSON(r *http.Request, t target, a *refstore.Asset) any {
+	var locale *string
+	if a.Locale != "" {
+		locale = &a.Locale
+	}
+	created, modified := refstore.FormatDate(a.Created.Time()), refstore.FormatDate(a.Modified.Time())
+	if t.flex {
+		return flexAsset{ProjectID: a.ProjectID, DocumentID: strconv.FormatInt(a.DocumentID, 10), SegmentID: a.SegmentID,
+			Locale: locale, RelativePath: a.RelativePath(), FileName: a.Name, FileSizeInBytes: a.Size,
+			ContentType: a.ContentType, CreatedDate: created, ModifiedDate: modified,
+			DownloadURL: s.downloadURL(r, t, a), ID: refstore.AssetIDString(a.ID)}
+	}
+	return projectAsset{ProjectID: a.ProjectID, DocumentID: a.DocumentID, SegmentID: a.SegmentID, Locale: locale,
+		RelativePath: a.RelativePath(), Name: a.Name, Size: a.Size, ContentType: a.ContentType,
+		CreatedDate: created, ModifiedDate: modified, DownloadURL: s.downloadURL(r, t, a),
+		ID: refstore.AssetIDString(a.ID)}
+}
+
+// downloadURL builds the absolute URL of an asset in the order Wordbee shows it:
+// locale, scope, filename, relativePath, v.
+func (s *Server) downloadURL(r *http.Request, t target, a *refstore.Asset) string {
+	var b strings.Builder
+	b.WriteString(s.baseURL(r))
+	if t.flex {
+		b.WriteString("/api/apps/wbflex/documents/")
+		b.WriteString(url.PathEscape(t.flexID))
+		b.WriteString("/assets/")
+	} else {
+		b.WriteString("/api/resources/assets/")
+	}
+	b.WriteString(strconv.FormatInt(a.SegmentID, 10))
+	sep := byte('?')
+	param := func(k, v string) {
+		b.WriteByte(sep)
+		sep = '&'
+		b.WriteString(k)
+		b.WriteByte('=')
+		// '/' may stand in a query (RFC 3986) and keeps relativePath readable.
+		b.WriteString(strings.ReplaceAll(url.QueryEscape(v), "%2F", "/"))
+	}
+	if a.Locale != "" {
+		param("locale", a.Locale)
+	}
+	if !t.flex {
+		param("scope", t.scope.String())
+	}
+	param("filename", a.Name)
+	if len(a.Folders) > 0 {
+		param("relativePath", a.FolderPath())
+	}
+	param("v", a.Version().String())
+	return b.String()
+}
+
+// baseURL is the configured public URL, or the scheme and host the request came to.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

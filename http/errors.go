@@ -1,0 +1,132 @@
+package http
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/refstore/refstore"
+)
+
+// statusOf maps every error code to its one HTTP status.
+var statusOf = map[refstore.Code]int{
+	refstore.CodeInvalidParameter: http.StatusBadRequest,
+	refstore.CodeInvalidBody:      http.StatusBadRequest,
+	refstore.CodeUnauthorized:     http.StatusUnauthorized,
+	refstore.CodeInvalidKey:       http.StatusUnauthorized,
+	refstore.CodeForbidden:        http.StatusForbidden,
+	refstore.CodeNotFound:         http.StatusNotFound,
+	refstore.CodeScopeNotFound:    http.StatusNotFound,
+	refstore.CodeSegmentNotFound:  http.StatusNotFound,
+	refstore.CodeAssetNotFound:    http.StatusNotFound,
+	refstore.CodeFileTokenInvalid: http.StatusNotFound,
+	refstore.CodeMethodNotAllowed: http.StatusMethodNotAllowed,
+	refstore.CodeConflict:         http.StatusConflict,
+	refstore.CodeTooLarge:         http.StatusRequestEntityTooLarge,
+	refstore.CodeUnsupportedMedia: http.StatusUnsupportedMediaType,
+	refstore.CodeRateLimited:      http.StatusTooManyRequests,
+	refstore.CodeInternal:         http.StatusInternalServerError,
+	refstore.CodeUnavailable:      http.StatusServiceUnavailable,
+	refstore.CodeStorageFull:      http.StatusInsufficientStorage,
+}
+
+// StatusOf returns the HTTP status of an error.
+func StatusOf(err error) int {
+	if s, ok := statusOf[refstore.ErrorCode(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// wordbeeError is the error body of every /api call but download-by-id.
+type wordbeeError struct {
+	Error  wordbeeErrorDetail `json:"error"`
+	Reason string             `json:"reason"`
+	Code   refstore.Code      `json:"code"`
+}
+
+type wordbeeErrorDetail struct {
+	Operation *string  `json:"operation"`
+	Date      string   `json:"date"`
+	Title     string   `json:"title"`
+	Details   *string  `json:"details"`
+	ErrorURL  *string  `json:"errorurl"`
+	Messages  []string `json:"messages"`
+}
+
+// throttlingError is the different body Wordbee sends with 429.
+type throttlingError struct {
+	Error struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"error"`
+	Reason string        `json:"reason"`
+	Code   refstore.Code `json:"code"`
+}
+
+// assetIDError is the envelope of GET /api/assets/{assetId}/download (SPEC §6).
+type assetIDError struct {
+	Code    refstore.Code `json:"code"`
+	Msg     string        `json:"msg"`
+	Data    any           `json:"data"`
+	Success bool          `json:"success"`
+	Failed  bool          `json:"failed"`
+}
+
+// RetryAfter is implemented by errors that tell the client when to come back.
+type RetryAfter interface{ RetryAfter() time.Duration }
+
+// writeError sends err in the Wordbee envelope. Internal errors are logged with their
+// cause and shown only as a request id.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.logError(r, err)
+	status := StatusOf(e)
+	if status == http.StatusTooManyRequests {
+		var body throttlingError
+		body.Error.Type, body.Error.Message, body.Reason, body.Code = "Throttling error", e.Message, e.Message, e.Code
+		if ra, ok := err.(RetryAfter); ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(ra.RetryAfter().Round(time.Second)/time.Second)))
+		}
+		writeJSON(w, status, body)
+		return
+	}
+	body := wordbeeError{Reason: e.Message, Code: e.Code, Error: wordbeeErrorDetail{
+		Date: refstore.FormatDate(time.Now()), Title: e.Message, Messages: []string{}}}
+	if status >= 500 {
+		id := "request id " + w.Header().Get("X-Request-Id")
+		body.Error.Details = &id
+	}
+	writeJSON(w, status, body)
+}
+
+// writeAssetIDError sends err in the envelope of the download-by-id route.
+func (s *Server) writeAssetIDError(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.logError(r, err)
+	msg := e.Message
+	if StatusOf(e) >= 500 {
+		msg += " (request id " + w.Header().Get("X-Request-Id") + ")"
+	}
+	writeJSON(w, StatusOf(e), assetIDError{Code: e.Code, Msg: msg, Failed: true})
+}
+
+func (s *Server) logError(r *http.Request, err error) *refstore.Error {
+	e := refstore.AsError(err)
+	if StatusOf(e) >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "code", e.Code, "err", err)
+	}
+	return e
+}
+
+// writeJSON sends v as JSON. HTML characters are not escaped: the body is never HTML, and
+// download URLs keep their plain '&'.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		slog.Debug("writing a JSON response failed", "err", err)
+	}
+}

@@ -1,0 +1,197 @@
+// Package http serves refstore's API: the Wordbee-compatible /api routes, the admin API,
+// health and metrics. Handlers parse and validate input, call the service and write the
+// response; errors map to a status in one place (errors.go).
+package http
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/service"
+)
+
+// Config configures the HTTP layer.
+type Config struct {
+	// PublicURL is the base of the download URLs in asset JSON (https://assets.example.com).
+	// When empty, it is taken from each request.
+	PublicURL string
+	// AdminToken authenticates the admin API. When empty the admin API is disabled.
+	AdminToken string
+}
+
+// Server is refstore's HTTP handler.
+type Server struct {
+	svc     *service.Service
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	handler http.Handler
+}
+
+// NewServer builds the handler with all routes.
+func NewServer(svc *service.Service, cfg Config, log *slog.Logger) *Server {
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	s := &Server{svc: svc, cfg: cfg, log: log, metrics: newMetrics()}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	s.handler = s.observe(mux)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes(mux *http.ServeMux) {
+	api := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		mux.Handle(pattern, s.apiHandler(h))
+	}
+	api("POST /api/auth/token", s.login)
+	api("DELETE /api/auth/token", s.logout)
+	api("PUT /api/auth/token/invalidate", s.logout)
+
+	api("POST /api/media/upload", s.authed(s.upload))
+	api("GET /api/media/get/{token}", s.authed(s.mediaGet))
+
+	api("POST /api/resources/assets/{segmentid}", s.authed(s.attach))
+	api("GET /api/resources/assets/{segmentid}", s.authed(s.download))
+	api("DELETE /api/resources/assets/{segmentid}", s.authed(s.delete))
+	api("GET /api/resources/assets/{segmentid}/list", s.authed(s.listOne))
+	api("GET /api/resources/assets/list", s.authed(s.listMany))
+
+	flex := "/api/apps/wbflex/documents/{id}/assets/"
+	api("POST "+flex+"{segmentid}", s.authed(s.attach))
+	api("GET "+flex+"{segmentid}", s.authed(s.download))
+	api("DELETE "+flex+"{segmentid}", s.authed(s.delete))
+	api("GET "+flex+"{segmentid}/list", s.authed(s.listOne))
+	api("GET "+flex+"list", s.authed(s.listMany))
+
+	mux.Handle("GET /api/assets/{assetId}/download", s.downloadByIDHandler())
+
+	admin := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
+		mux.Handle(pattern, s.apiHandler(s.adminOnly(h)))
+	}
+	admin("PUT /admin/v1/catalog", s.putCatalog)
+	admin("GET /admin/v1/accounts", s.listAccounts)
+	admin("GET /admin/v1/accounts/{account}", s.getAccount)
+	admin("DELETE /admin/v1/accounts/{account}", s.removeEntry)
+	admin("DELETE /admin/v1/accounts/{account}/{kind}/{id}", s.removeEntry)
+	admin("DELETE /admin/v1/accounts/{account}/users/{userId}/grants/{target}", s.removeGrant)
+	admin("POST /admin/v1/accounts/{account}/users/{userId}/keys", s.issueKey)
+	admin("GET /admin/v1/accounts/{account}/users/{userId}/keys", s.listKeys)
+	admin("DELETE /admin/v1/accounts/{account}/users/{userId}/keys/{keyId}", s.revokeKey)
+
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+
+	mux.Handle("/", s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
+		return noRoute(w, mux, r)
+	}))
+}
+
+// apiHandler adapts a handler that returns an error.
+func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// noRoute answers 405 with Allow when the path exists for other methods, 404 otherwise.
+func noRoute(w http.ResponseWriter, mux *http.ServeMux, r *http.Request) error {
+	var allow []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		return refstore.Errorf(refstore.CodeMethodNotAllowed, "%s is not allowed here; use %s.", r.Method, strings.Join(allow, ", "))
+	}
+	return refstore.Errorf(refstore.CodeNotFound, "No route for %s %s.", r.Method, r.URL.Path)
+}
+
+// Principal returns the authenticated caller of a request.
+func principal(r *http.Request) refstore.Principal {
+	p, _ := r.Context().Value(principalKey).(refstore.Principal)
+	return p
+}
+
+// adminOnly checks the admin bearer token in constant time.
+func (s *Server) adminOnly(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if s.cfg.AdminToken == "" || !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
+			return refstore.Errorf(refstore.CodeUnauthorized, "The admin API needs Authorization: Bearer <admin token>.")
+		}
+		return h(w, r)
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.Ready(r.Context()); err != nil {
+		s.log.WarnContext(r.Context(), "not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": refstore.AsError(err).Message})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// metrics are labelled by route pattern and status only: no tenant data.
+type metrics struct {
+	reg           *prometheus.Registry
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	responseBytes *prometheus.CounterVec
+	inFlight      prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "refstore_http_requests_total",
+			Help: "HTTP requests by route pattern and status."}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "refstore_http_request_duration_seconds",
+			Help: "HTTP request duration by route pattern.", Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)},
+			[]string{"route"}),
+		responseBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "refstore_http_response_bytes_total",
+			Help: "Bytes written in HTTP responses by route pattern."}, []string{"route"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "refstore_http_requests_in_flight",
+			Help: "HTTP requests being served."}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.responseBytes, m.inFlight,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// NewHTTPServer returns an http.Server with the timeouts and limits a public service
+// needs: slow clients cannot hold connections open forever, headers are bounded.
+func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}

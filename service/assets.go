@@ -1,0 +1,213 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+
+	"github.com/refstore/refstore"
+)
+
+// authorize resolves a scope, checks the caller's right in it and places the segment in
+// it. The order decides what a caller can learn: an unknown scope is a 404, a known scope
+// without the right a 403 whatever the segment, and only then an unknown segment or one
+// outside the scope a 404.
+func (s *Service) authorize(ctx context.Context, p refstore.Principal, sc refstore.Scope, need refstore.Rights, segmentIDs ...int64) (refstore.Access, []refstore.SegmentRef, error) {
+	acc, err := s.meta.Access(ctx, p, sc)
+	if err != nil {
+		return acc, nil, err
+	}
+	if !acc.Rights.Has(need) {
+		return acc, nil, refstore.Errorf(refstore.CodeForbidden, "You do not have the %s right on %s.", need, scopeName(sc))
+	}
+	var refs []refstore.SegmentRef
+	if len(segmentIDs) == 1 {
+		ref, err := s.meta.Segment(ctx, p.Account, segmentIDs[0])
+		if err != nil {
+			return acc, nil, err
+		}
+		refs = []refstore.SegmentRef{ref}
+	} else if refs, err = s.meta.Segments(ctx, p.Account, segmentIDs); err != nil {
+		return acc, nil, err
+	}
+	byID := make(map[int64]refstore.SegmentRef, len(refs))
+	for _, r := range refs {
+		byID[r.ID] = r
+	}
+	ordered := make([]refstore.SegmentRef, len(segmentIDs))
+	for i, id := range segmentIDs {
+		r, ok := byID[id]
+		if !ok || r.ProjectID != acc.ProjectID || !acc.Covers(r.DocumentID) {
+			return acc, nil, refstore.Errorf(refstore.CodeSegmentNotFound, "Segment %d does not exist in %s.", id, scopeName(sc))
+		}
+		ordered[i] = r
+	}
+	return acc, ordered, nil
+}
+
+func scopeName(sc refstore.Scope) string {
+	switch sc.Kind {
+	case refstore.ScopeProject:
+		return "project " + sc.String()[2:]
+	case refstore.ScopeStandardJob:
+		return "standard job " + sc.String()[3:]
+	case refstore.ScopeCodytJob:
+		return "Codyt job " + sc.String()[3:]
+	default:
+		return "document " + sc.String()
+	}
+}
+
+// AttachRequest is the body of an attach call.
+type AttachRequest struct {
+	FileToken    string `json:"filetoken"`
+	Locale       string `json:"locale"`
+	RelativePath string `json:"relativePath"`
+}
+
+// Attach places an uploaded file at an address of a segment, overwriting what is there.
+func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, req AttachRequest) (*refstore.Asset, error) {
+	if req.FileToken == "" {
+		return nil, refstore.InvalidParam("filetoken", "required")
+	}
+	if !validFileToken(req.FileToken) {
+		return nil, refstore.InvalidParam("filetoken", "must be the 32 lower-case hex characters returned by media upload")
+	}
+	locale, err := refstore.ParseLocale(req.Locale)
+	if err != nil {
+		return nil, err
+	}
+	var folders []string
+	if req.RelativePath != "" {
+		if folders, err = refstore.SplitFolders("relativePath", req.RelativePath); err != nil {
+			return nil, err
+		}
+	}
+	_, segs, err := s.authorize(ctx, p, sc, refstore.RightUpload, segmentID)
+	if err != nil {
+		return nil, err
+	}
+	hash := hashSecret(req.FileToken)
+	u, err := s.meta.Upload(ctx, p.Account, p.UserID, hash, s.now())
+	if err != nil {
+		return nil, err
+	}
+	addr := refstore.Address{Locale: locale, Folders: folders, Name: u.Name}
+	if req.RelativePath == "" {
+		addr.Folders = u.Folders
+	}
+	asset, previous, err := s.meta.Attach(ctx, refstore.AttachParams{Account: p.Account, UserID: p.UserID,
+		UploadHash: hash, Segment: segs[0], Address: addr, Now: s.now(), NewID: newAssetID()})
+	if err != nil {
+		return nil, err
+	}
+	s.place(ctx, asset)
+	if previous != nil && previous.SHA256 != asset.SHA256 {
+		s.collect(ctx, []refstore.ContentID{{Account: p.Account, SHA256: previous.SHA256}})
+	}
+	return asset, nil
+}
+
+// place updates the reference-material tree after a commit. A failure leaves the tree
+// behind the metadata, which stays the truth; fsck and the next reconcile repair it.
+func (s *Service) place(ctx context.Context, a *refstore.Asset) {
+	if s.mirror == nil {
+		return
+	}
+	if err := s.mirror.Place(ctx, a); err != nil {
+		s.log.Error("updating the reference-material tree failed", "account", a.Account, "asset", a.ID, "err", err)
+	}
+}
+
+// collect deletes the bytes of contents nothing references any more.
+func (s *Service) collect(ctx context.Context, candidates []refstore.ContentID) {
+	refs, err := s.meta.CollectGarbage(ctx, candidates)
+	if err != nil {
+		s.log.Warn("collecting unreferenced blobs failed; the sweeper will retry", "err", err)
+		return
+	}
+	for _, ref := range refs {
+		s.deleteBlob(ctx, ref)
+	}
+}
+
+// OpenAsset finds an asset by address and opens its bytes.
+func (s *Service) OpenAsset(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr refstore.Address) (*refstore.Asset, io.ReadSeekCloser, error) {
+	if _, _, err := s.authorize(ctx, p, sc, refstore.RightRead, segmentID); err != nil {
+		return nil, nil, err
+	}
+	return s.open(ctx, func() (*refstore.Asset, error) { return s.meta.Asset(ctx, p.Account, segmentID, addr) })
+}
+
+// OpenAssetByID finds an asset by id and opens its bytes. The caller needs read on the
+// asset's project or on a job that covers its document.
+func (s *Service) OpenAssetByID(ctx context.Context, p refstore.Principal, id int64) (*refstore.Asset, io.ReadSeekCloser, error) {
+	return s.open(ctx, func() (*refstore.Asset, error) {
+		a, err := s.meta.AssetByID(ctx, p.Account, id)
+		if err != nil {
+			return nil, err
+		}
+		rights, err := s.meta.DocumentRights(ctx, p, a.DocumentID)
+		if err != nil {
+			return nil, err
+		}
+		if !rights.Has(refstore.RightRead) {
+			return nil, refstore.Errorf(refstore.CodeForbidden, "You do not have the read right on this asset.")
+		}
+		return a, nil
+	})
+}
+
+// open opens the bytes of the asset find returns. An overwrite or delete that commits
+// between the lookup and the open may already have removed the old bytes; the lookup is
+// then repeated, so the caller gets one complete version, old or new, never a mix.
+func (s *Service) open(ctx context.Context, find func() (*refstore.Asset, error)) (*refstore.Asset, io.ReadSeekCloser, error) {
+	for attempt := 0; ; attempt++ {
+		a, err := find()
+		if err != nil {
+			return nil, nil, err
+		}
+		f, err := s.blobs.Open(ctx, refstore.BlobRef{Account: a.Account, Key: a.BlobKey})
+		if err == nil {
+			return a, f, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || attempt == 2 {
+			return nil, nil, s.blobError(err)
+		}
+	}
+}
+
+// List returns the assets of segments of a scope, in the API's order. Every segment must
+// lie in the scope.
+func (s *Service) List(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentIDs []int64) ([]refstore.Asset, error) {
+	if _, _, err := s.authorize(ctx, p, sc, refstore.RightRead, segmentIDs...); err != nil {
+		return nil, err
+	}
+	return s.meta.SegmentAssets(ctx, p.Account, segmentIDs)
+}
+
+// Delete deletes one asset of a segment, or every asset of it when addr is nil, and
+// returns how many went. Deleting nothing is not an error.
+func (s *Service) Delete(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr *refstore.Address) (int, error) {
+	if _, _, err := s.authorize(ctx, p, sc, refstore.RightDelete, segmentID); err != nil {
+		return 0, err
+	}
+	deleted, err := s.meta.DeleteAssets(ctx, p.Account, segmentID, addr)
+	if err != nil {
+		return 0, err
+	}
+	var candidates []refstore.ContentID
+	for i := range deleted {
+		if s.mirror != nil {
+			if err := s.mirror.Remove(ctx, &deleted[i]); err != nil {
+				s.log.Error("updating the reference-material tree failed", "account", p.Account, "asset", deleted[i].ID, "err", err)
+			}
+		}
+		candidates = append(candidates, refstore.ContentID{Account: p.Account, SHA256: deleted[i].SHA256})
+	}
+	if len(candidates) > 0 {
+		s.collect(ctx, candidates)
+	}
+	return len(deleted), nil
+}

@@ -1,0 +1,85 @@
+package service
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/refstore/refstore"
+)
+
+func errUnauthorized(msg string) error {
+	return &refstore.Error{Code: refstore.CodeUnauthorized, Message: msg}
+}
+
+// Login exchanges an account's API key for a session token, shaped like Wordbee's
+// (an upper-case GUID).
+func (s *Service) Login(ctx context.Context, account, key string) (string, error) {
+	if account == "" || key == "" || !refstore.ValidAccountID(account) {
+		return "", refstore.Errorf(refstore.CodeInvalidKey, "Invalid private key.")
+	}
+	keyHash := hashSecret(key)
+	user, err := s.meta.UserByKey(ctx, account, keyHash)
+	if err != nil {
+		return "", err
+	}
+	b := randomBytes(16)
+	token := strings.ToUpper(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
+	now := s.now()
+	err = s.meta.CreateSession(ctx, refstore.Session{Hash: hashSecret(token), Account: account, UserID: user,
+		KeyHash: keyHash, Created: now, LastUsed: now})
+	return token, err
+}
+
+// touchInterval is how stale a session's last use may get in the store before a request
+// writes it again: sliding expiry is exact to within this, without a write per request.
+func (s *Service) touchInterval() (d time.Duration) {
+	return min(s.cfg.TokenTTL/60, 30*time.Second)
+}
+
+// Authenticate checks the X-Auth-Token and X-Auth-AccountId of a call and slides the
+// session's expiry.
+func (s *Service) Authenticate(ctx context.Context, token, account string) (refstore.Principal, error) {
+	switch {
+	case token == "":
+		return refstore.Principal{}, errUnauthorized("Not authenticated: the X-Auth-Token header is missing.")
+	case account == "":
+		return refstore.Principal{}, errUnauthorized("Not authenticated: the X-Auth-AccountId header is missing.")
+	}
+	hash := hashSecret(token)
+	sess, err := s.meta.Session(ctx, hash)
+	if err != nil {
+		return refstore.Principal{}, err
+	}
+	now := s.now()
+	if subtle.ConstantTimeCompare([]byte(sess.Account), []byte(account)) != 1 ||
+		now.Sub(sess.LastUsed) > s.cfg.TokenTTL {
+		return refstore.Principal{}, errUnauthorized("Token invalid or expired.")
+	}
+	if now.Sub(sess.LastUsed) > s.touchInterval() {
+		if err := s.meta.TouchSession(ctx, hash, now); err != nil {
+			return refstore.Principal{}, err
+		}
+	}
+	return refstore.Principal{Account: sess.Account, UserID: sess.UserID, SessionHash: hash}, nil
+}
+
+// Logout ends a session. It is idempotent: an unknown or expired token is already ended.
+func (s *Service) Logout(ctx context.Context, token, account string) error {
+	if token == "" || account == "" {
+		return errUnauthorized("Not authenticated: the X-Auth-Token and X-Auth-AccountId headers are required.")
+	}
+	hash := hashSecret(token)
+	sess, err := s.meta.Session(ctx, hash)
+	if refstore.ErrorCode(err) == refstore.CodeUnauthorized {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if sess.Account != account {
+		return nil // not this caller's session to end
+	}
+	return s.meta.DeleteSession(ctx, hash)
+}

@@ -1,0 +1,310 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/refstore/refstore"
+)
+
+// CreateUpload records an upload and, unless the account already holds the same bytes, its
+// blob. It returns the key of the blob the upload now references.
+func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload) (string, error) {
+	var key string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (account_id, sha256, blob_key, size, created)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, sha256) DO NOTHING`,
+			u.Account, u.SHA256, u.BlobKey, u.Size, millis(u.Created)); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT blob_key FROM blobs WHERE account_id = $1 AND sha256 = $2`,
+			u.Account, u.SHA256).Scan(&key); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO uploads (hash, account_id, user_id, folders, name, size, sha256,
+			content_type, created, expires) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			u.TokenHash, u.Account, u.UserID, strings.Join(u.Folders, "/"), u.Name, u.Size, u.SHA256,
+			u.ContentType, millis(u.Created), millis(u.Expires))
+		return err
+	})
+	return key, err
+}
+
+func errFileToken() error {
+	return refstore.Errorf(refstore.CodeFileTokenInvalid, "The file token does not exist or has expired.")
+}
+
+// Upload returns a live upload of the user.
+func (s *Store) Upload(ctx context.Context, account string, userID int64, hash string, now time.Time) (*refstore.Upload, error) {
+	u := &refstore.Upload{TokenHash: hash, Account: account, UserID: userID}
+	var folders string
+	var created, expires int64
+	err := s.read.QueryRowContext(ctx, `SELECT u.folders, u.name, u.size, u.sha256, u.content_type, u.created,
+		u.expires, b.blob_key FROM uploads u JOIN blobs b ON b.account_id = u.account_id AND b.sha256 = u.sha256
+		WHERE u.hash = $1 AND u.account_id = $2 AND u.user_id = $3 AND u.expires > $4`,
+		hash, account, userID, millis(now)).
+		Scan(&folders, &u.Name, &u.Size, &u.SHA256, &u.ContentType, &created, &expires, &u.BlobKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errFileToken()
+	} else if err != nil {
+		return nil, err
+	}
+	u.Folders = splitFolders(folders)
+	u.Created, u.Expires = fromMillis(created), fromMillis(expires)
+	return u, nil
+}
+
+func splitFolders(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "/")
+}
+
+// DeleteExpiredUploads removes the uploads that expired at or before now.
+func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time) ([]refstore.ContentID, error) {
+	var ids []refstore.ContentID
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return scanAll(ctx, tx, `DELETE FROM uploads WHERE expires <= $1 RETURNING account_id, sha256`,
+			[]any{millis(now)}, func(r *sql.Rows) error {
+				var id refstore.ContentID
+				err := r.Scan(&id.Account, &id.SHA256)
+				ids = append(ids, id)
+				return err
+			})
+	})
+	return ids, err
+}
+
+// Attach places an upload at an address, in one transaction:
+//  1. the upload must still be live (updating its row also locks it against the sweeper);
+//  2. bumping the segment's rev serialises every writer of the segment;
+//  3. the address must fit the segment's on-disk layout;
+//  4. the asset is inserted, or overwritten keeping its id and creation date, with a
+//     modification date strictly after the previous one so that `v` always changes.
+func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, previous *refstore.Asset, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE uploads SET expires = expires
+			WHERE hash = $1 AND account_id = $2 AND user_id = $3 AND expires > $4`,
+			p.UploadHash, p.Account, p.UserID, millis(p.Now))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errFileToken()
+		}
+		a := &refstore.Asset{Account: p.Account, ProjectID: p.Segment.ProjectID, DocumentID: p.Segment.DocumentID,
+			SegmentID: p.Segment.ID, Address: p.Address}
+		if err := tx.QueryRowContext(ctx, `SELECT u.size, u.sha256, u.content_type, b.blob_key FROM uploads u
+			JOIN blobs b ON b.account_id = u.account_id AND b.sha256 = u.sha256 WHERE u.hash = $1`, p.UploadHash).
+			Scan(&a.Size, &a.SHA256, &a.ContentType, &a.BlobKey); err != nil {
+			return err
+		}
+		res, err = tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2 AND document_id = $3`,
+			p.Account, p.Segment.ID, p.Segment.DocumentID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return refstore.Errorf(refstore.CodeSegmentNotFound, "Segment %d does not exist.", p.Segment.ID)
+		}
+		existing, err := segmentAssets(ctx, tx, p.Account, []int64{p.Segment.ID})
+		if err != nil {
+			return err
+		}
+		addrs := make([]refstore.Address, len(existing))
+		for i := range existing {
+			addrs[i] = existing[i].Address
+			if existing[i].Address.Equal(p.Address) {
+				previous = &existing[i]
+			}
+		}
+		if other, clash := refstore.LayoutConflict(addrs, p.Address); clash {
+			return refstore.Errorf(refstore.CodeConflict,
+				"The path %q clashes with the existing asset %q of this segment: one would need a folder where the other is a file.",
+				strings.Join(p.Address.Elements(), "/"), strings.Join(other.Elements(), "/"))
+		}
+		now := refstore.TicksOf(p.Now)
+		if previous == nil {
+			a.ID, a.Created, a.Modified = p.NewID, now, now
+			_, err = tx.ExecContext(ctx, `INSERT INTO assets (account_id, id, segment_id, locale, folders, name, size,
+				sha256, content_type, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				p.Account, a.ID, a.SegmentID, a.Locale, a.FolderPath(), a.Name, a.Size, a.SHA256, a.ContentType,
+				int64(a.Created), int64(a.Modified))
+		} else {
+			a.ID, a.Created, a.Modified = previous.ID, previous.Created, max(now, previous.Modified+1)
+			_, err = tx.ExecContext(ctx, `UPDATE assets SET size = $3, sha256 = $4, content_type = $5, modified = $6
+				WHERE account_id = $1 AND id = $2`, p.Account, a.ID, a.Size, a.SHA256, a.ContentType, int64(a.Modified))
+		}
+		asset = a
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return asset, previous, nil
+}
+
+const assetColumns = `a.id, a.segment_id, s.document_id, d.project_id, a.locale, a.folders, a.name, a.size,
+	a.sha256, a.content_type, a.created, a.modified, b.blob_key
+	FROM assets a
+	JOIN segments s ON s.account_id = a.account_id AND s.id = a.segment_id
+	JOIN documents d ON d.account_id = s.account_id AND d.id = s.document_id
+	JOIN blobs b ON b.account_id = a.account_id AND b.sha256 = a.sha256`
+
+func scanAsset(r interface{ Scan(...any) error }, account string) (refstore.Asset, error) {
+	a := refstore.Asset{Account: account}
+	var folders string
+	var created, modified int64
+	err := r.Scan(&a.ID, &a.SegmentID, &a.DocumentID, &a.ProjectID, &a.Locale, &folders, &a.Name, &a.Size,
+		&a.SHA256, &a.ContentType, &created, &modified, &a.BlobKey)
+	a.Folders = splitFolders(folders)
+	a.Created, a.Modified = refstore.Ticks(created), refstore.Ticks(modified)
+	return a, err
+}
+
+func errAsset() error {
+	return refstore.Errorf(refstore.CodeAssetNotFound, "The requested file does not exist.")
+}
+
+// Asset finds the asset at an address of a segment.
+func (s *Store) Asset(ctx context.Context, account string, segmentID int64, addr refstore.Address) (*refstore.Asset, error) {
+	a, err := scanAsset(s.read.QueryRowContext(ctx, `SELECT `+assetColumns+`
+		WHERE a.account_id = $1 AND a.segment_id = $2 AND a.locale = $3 AND a.folders = $4 AND a.name = $5`,
+		account, segmentID, addr.Locale, addr.FolderPath(), addr.Name), account)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errAsset()
+	}
+	return &a, err
+}
+
+// AssetByID finds an asset by its id.
+func (s *Store) AssetByID(ctx context.Context, account string, id int64) (*refstore.Asset, error) {
+	a, err := scanAsset(s.read.QueryRowContext(ctx, `SELECT `+assetColumns+`
+		WHERE a.account_id = $1 AND a.id = $2`, account, id), account)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errAsset()
+	}
+	return &a, err
+}
+
+// SegmentAssets lists the assets of segments in the API's order.
+func (s *Store) SegmentAssets(ctx context.Context, account string, segmentIDs []int64) ([]refstore.Asset, error) {
+	return segmentAssets(ctx, s.read, account, segmentIDs)
+}
+
+func segmentAssets(ctx context.Context, q queryer, account string, segmentIDs []int64) ([]refstore.Asset, error) {
+	assets := []refstore.Asset{}
+	if len(segmentIDs) == 0 {
+		return assets, nil
+	}
+	args := make([]any, 0, len(segmentIDs)+1)
+	args = append(args, account)
+	order := make(map[int64]int, len(segmentIDs))
+	for i, id := range segmentIDs {
+		args = append(args, id)
+		order[id] = i
+	}
+	err := scanAll(ctx, q, `SELECT `+assetColumns+` WHERE a.account_id = $1 AND a.segment_id IN (`+
+		placeholders(2, len(segmentIDs))+`)`, args, func(r *sql.Rows) error {
+		a, err := scanAsset(r, account)
+		assets = append(assets, a)
+		return err
+	})
+	// Sorted here, byte-wise, rather than by the database: SQLite and PostgreSQL collate
+	// text differently, and the order is by the backslash form of the relative path.
+	slices.SortFunc(assets, func(a, b refstore.Asset) int {
+		return cmp.Or(cmp.Compare(order[a.SegmentID], order[b.SegmentID]), cmp.Compare(a.Locale, b.Locale),
+			cmp.Compare(a.RelativePath(), b.RelativePath()), cmp.Compare(a.Name, b.Name))
+	})
+	return assets, err
+}
+
+// DeleteAssets deletes one asset of a segment, or all of them when addr is nil.
+func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int64, addr *refstore.Address) ([]refstore.Asset, error) {
+	var deleted []refstore.Asset
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2`,
+			account, segmentID); err != nil {
+			return err
+		}
+		all, err := segmentAssets(ctx, tx, account, []int64{segmentID})
+		if err != nil {
+			return err
+		}
+		for _, a := range all {
+			if addr != nil && !a.Address.Equal(*addr) {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM assets WHERE account_id = $1 AND id = $2`, account, a.ID); err != nil {
+				return err
+			}
+			deleted = append(deleted, a)
+		}
+		return nil
+	})
+	return deleted, err
+}
+
+// AssetSegments calls fn for every segment that holds assets.
+func (s *Store) AssetSegments(ctx context.Context, fn func(account string, segmentID int64) error) error {
+	return scanAll(ctx, s.read, `SELECT DISTINCT account_id, segment_id FROM assets ORDER BY account_id, segment_id`,
+		nil, func(r *sql.Rows) error {
+			var account string
+			var seg int64
+			if err := r.Scan(&account, &seg); err != nil {
+				return err
+			}
+			return fn(account, seg)
+		})
+}
+
+const unreferenced = `NOT EXISTS (SELECT 1 FROM assets a WHERE a.account_id = blobs.account_id AND a.sha256 = blobs.sha256)
+	AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.account_id = blobs.account_id AND u.sha256 = blobs.sha256)`
+
+// CollectGarbage deletes the blob records nothing references any more and returns their
+// keys. The foreign keys from assets and uploads make a concurrent new reference fail the
+// delete rather than dangle.
+func (s *Store) CollectGarbage(ctx context.Context, candidates []refstore.ContentID) ([]refstore.BlobRef, error) {
+	var refs []refstore.BlobRef
+	collect := func(tx *sql.Tx, query string, args ...any) error {
+		return scanAll(ctx, tx, query, args, func(r *sql.Rows) error {
+			var ref refstore.BlobRef
+			err := r.Scan(&ref.Account, &ref.Key)
+			refs = append(refs, ref)
+			return err
+		})
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if candidates == nil {
+			return collect(tx, `DELETE FROM blobs WHERE `+unreferenced+` RETURNING account_id, blob_key`)
+		}
+		for _, c := range candidates {
+			if err := collect(tx, `DELETE FROM blobs WHERE account_id = $1 AND sha256 = $2 AND `+unreferenced+`
+				RETURNING account_id, blob_key`, c.Account, c.SHA256); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return refs, nil
+}
+
+// BlobKnown reports whether a blob key is recorded.
+func (s *Store) BlobKnown(ctx context.Context, ref refstore.BlobRef) (bool, error) {
+	var one int
+	err := s.read.QueryRowContext(ctx, `SELECT 1 FROM blobs WHERE account_id = $1 AND blob_key = $2`,
+		ref.Account, ref.Key).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -1,0 +1,127 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/refstore/refstore"
+)
+
+// UserByKey finds the user that owns an API key of the account.
+func (s *Store) UserByKey(ctx context.Context, account, keyHash string) (int64, error) {
+	var user int64
+	err := s.read.QueryRowContext(ctx, `SELECT user_id FROM api_keys WHERE hash = $1 AND account_id = $2`,
+		keyHash, account).Scan(&user)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, refstore.Errorf(refstore.CodeInvalidKey, "Invalid private key.")
+	}
+	return user, err
+}
+
+// AddAPIKey adds a key to a user. Adding the same key to the same user again is a no-op.
+func (s *Store) AddAPIKey(ctx context.Context, k refstore.APIKey) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return addKey(ctx, tx, k) })
+}
+
+func addKey(ctx context.Context, tx *sql.Tx, k refstore.APIKey) error {
+	if !exists(ctx, tx, `SELECT 1 FROM users WHERE account_id = $1 AND id = $2`, k.Account, k.UserID) {
+		return refstore.Errorf(refstore.CodeNotFound, "User %d does not exist in account %s.", k.UserID, k.Account)
+	}
+	var account string
+	var user int64
+	err := tx.QueryRowContext(ctx, `SELECT account_id, user_id FROM api_keys WHERE hash = $1`, k.Hash).Scan(&account, &user)
+	switch {
+	case err == nil && (account != k.Account || user != k.UserID):
+		return refstore.Errorf(refstore.CodeConflict, "This API key already belongs to another user.")
+	case err == nil:
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO api_keys (hash, id, account_id, user_id, created) VALUES ($1, $2, $3, $4, $5)`,
+		k.Hash, k.ID, k.Account, k.UserID, millis(k.Created))
+	return err
+}
+
+// APIKeys lists a user's keys (ids and creation times only).
+func (s *Store) APIKeys(ctx context.Context, account string, userID int64) ([]refstore.APIKey, error) {
+	if !exists(ctx, s.read, `SELECT 1 FROM users WHERE account_id = $1 AND id = $2`, account, userID) {
+		return nil, refstore.Errorf(refstore.CodeNotFound, "User %d does not exist in account %s.", userID, account)
+	}
+	keys := []refstore.APIKey{}
+	err := scanAll(ctx, s.read, `SELECT id, created FROM api_keys WHERE account_id = $1 AND user_id = $2 ORDER BY created, id`,
+		[]any{account, userID}, func(r *sql.Rows) error {
+			k := refstore.APIKey{Account: account, UserID: userID}
+			var created int64
+			err := r.Scan(&k.ID, &created)
+			k.Created = fromMillis(created)
+			keys = append(keys, k)
+			return err
+		})
+	return keys, err
+}
+
+// RevokeAPIKey deletes a key; its sessions go with it (foreign key cascade).
+func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, id string) error {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM api_keys WHERE account_id = $1 AND user_id = $2 AND id = $3`,
+			account, userID, id)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	if err == nil && n == 0 {
+		return refstore.Errorf(refstore.CodeNotFound, "Key %s of user %d does not exist.", id, userID)
+	}
+	return err
+}
+
+func (s *Store) CreateSession(ctx context.Context, ss refstore.Session) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, account_id, user_id, key_hash, created, last_used)
+			VALUES ($1, $2, $3, $4, $5, $6)`, ss.Hash, ss.Account, ss.UserID, ss.KeyHash, millis(ss.Created), millis(ss.LastUsed))
+		return err
+	})
+}
+
+func (s *Store) Session(ctx context.Context, hash string) (refstore.Session, error) {
+	ss := refstore.Session{Hash: hash}
+	var created, used int64
+	err := s.read.QueryRowContext(ctx, `SELECT account_id, user_id, key_hash, created, last_used FROM sessions WHERE hash = $1`,
+		hash).Scan(&ss.Account, &ss.UserID, &ss.KeyHash, &created, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ss, refstore.Errorf(refstore.CodeUnauthorized, "Token invalid or expired.")
+	}
+	ss.Created, ss.LastUsed = fromMillis(created), fromMillis(used)
+	return ss, err
+}
+
+func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_used = $2 WHERE hash = $1 AND last_used < $2`, hash, millis(at))
+		return err
+	})
+}
+
+func (s *Store) DeleteSession(ctx context.Context, hash string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash)
+		return err
+	})
+}
+
+func (s *Store) DeleteSessionsIdleSince(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE last_used < $1`, millis(before))
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	return n, err
+}

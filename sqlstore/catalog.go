@@ -1,0 +1,386 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/refstore/refstore"
+)
+
+// UpsertCatalog adds or updates every entry of c in one transaction. Entries stored by
+// earlier calls and not named in c are kept. A document or segment may move to another
+// project or document only while it holds no assets (their files live under its folder).
+func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []refstore.APIKey) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for i := range c.Accounts {
+			if err := upsertAccount(ctx, tx, &c.Accounts[i]); err != nil {
+				return err
+			}
+		}
+		for _, k := range keys {
+			if err := addKey(ctx, tx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func badCatalog(format string, args ...any) error {
+	e := refstore.Errorf(refstore.CodeInvalidBody, "Invalid catalog: "+format, args...)
+	return e
+}
+
+func upsertAccount(ctx context.Context, tx *sql.Tx, a *refstore.CatalogAccount) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, name) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE accounts.name END`,
+		a.ID, a.Name); err != nil {
+		return err
+	}
+	for _, u := range a.Users {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (account_id, id, name) VALUES ($1, $2, $3)
+			ON CONFLICT (account_id, id) DO UPDATE SET name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE users.name END`,
+			a.ID, u.ID, u.Name); err != nil {
+			return err
+		}
+	}
+	for _, p := range a.Projects {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO projects (account_id, id, name) VALUES ($1, $2, $3)
+			ON CONFLICT (account_id, id) DO UPDATE SET name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE projects.name END`,
+			a.ID, p.ID, p.Name); err != nil {
+			return err
+		}
+	}
+	for _, p := range a.Projects {
+		for _, d := range p.Documents {
+			if err := upsertDocument(ctx, tx, a.ID, p.ID, d); err != nil {
+				return err
+			}
+		}
+	}
+	for _, j := range a.Jobs {
+		if err := upsertJob(ctx, tx, a.ID, j); err != nil {
+			return err
+		}
+	}
+	for _, g := range a.Grants {
+		if err := upsertGrant(ctx, tx, a.ID, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func upsertDocument(ctx context.Context, tx *sql.Tx, account string, projectID int64, d refstore.CatalogDocument) error {
+	var current int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO documents (account_id, id, project_id) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id, id) DO UPDATE SET project_id = documents.project_id
+		RETURNING project_id`, account, d.ID, projectID).Scan(&current)
+	if err != nil {
+		return err
+	}
+	if current != projectID {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM assets a JOIN segments s
+			ON s.account_id = a.account_id AND s.id = a.segment_id
+			WHERE s.account_id = $1 AND s.document_id = $2`, account, d.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return refstore.Errorf(refstore.CodeConflict,
+				"Document %d belongs to project %d and holds assets; it cannot move to project %d.", d.ID, current, projectID)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE documents SET project_id = $3 WHERE account_id = $1 AND id = $2`,
+			account, d.ID, projectID); err != nil {
+			return err
+		}
+		// Jobs of the old project no longer cover the document.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM job_documents WHERE account_id = $1 AND document_id = $2`,
+			account, d.ID); err != nil {
+			return err
+		}
+	}
+	if len(d.Segments) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO segments (account_id, id, document_id) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id, id) DO UPDATE SET document_id = segments.document_id
+		RETURNING document_id`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, seg := range d.Segments {
+		if err := stmt.QueryRowContext(ctx, account, seg, d.ID).Scan(&current); err != nil {
+			return err
+		}
+		if current == d.ID {
+			continue
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM assets WHERE account_id = $1 AND segment_id = $2`,
+			account, seg).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return refstore.Errorf(refstore.CodeConflict,
+				"Segment %d belongs to document %d and holds assets; it cannot move to document %d.", seg, current, d.ID)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE segments SET document_id = $3 WHERE account_id = $1 AND id = $2`,
+			account, seg, d.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func upsertJob(ctx context.Context, tx *sql.Tx, account string, j refstore.CatalogJob) error {
+	if !exists(ctx, tx, `SELECT 1 FROM projects WHERE account_id = $1 AND id = $2`, account, j.ProjectID) {
+		return badCatalog("job %d names project %d, which is not in account %s", j.ID, j.ProjectID, account)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (account_id, codyt, id, project_id) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account_id, codyt, id) DO UPDATE SET project_id = excluded.project_id`,
+		account, j.Codyt, j.ID, j.ProjectID); err != nil {
+		return err
+	}
+	// A job's documents are replaced as a whole: the catalog describes the job.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM job_documents WHERE account_id = $1 AND codyt = $2 AND job_id = $3`,
+		account, j.Codyt, j.ID); err != nil {
+		return err
+	}
+	for _, d := range j.DocumentIDs {
+		var project int64
+		err := tx.QueryRowContext(ctx, `SELECT project_id FROM documents WHERE account_id = $1 AND id = $2`,
+			account, d).Scan(&project)
+		if errors.Is(err, sql.ErrNoRows) {
+			return badCatalog("job %d names document %d, which is not in account %s", j.ID, d, account)
+		} else if err != nil {
+			return err
+		}
+		if project != j.ProjectID {
+			return badCatalog("job %d of project %d names document %d of project %d", j.ID, j.ProjectID, d, project)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO job_documents (account_id, codyt, job_id, document_id)
+			VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, account, j.Codyt, j.ID, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func upsertGrant(ctx context.Context, tx *sql.Tx, account string, g refstore.CatalogGrant) error {
+	rights, err := refstore.ParseRights(g.Rights)
+	if err != nil {
+		return badCatalog("%v", err)
+	}
+	if !exists(ctx, tx, `SELECT 1 FROM users WHERE account_id = $1 AND id = $2`, account, g.UserID) {
+		return badCatalog("a grant names user %d, which is not in account %s", g.UserID, account)
+	}
+	if g.ProjectID > 0 {
+		if !exists(ctx, tx, `SELECT 1 FROM projects WHERE account_id = $1 AND id = $2`, account, g.ProjectID) {
+			return badCatalog("a grant names project %d, which is not in account %s", g.ProjectID, account)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO project_grants (account_id, user_id, project_id, rights)
+			VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, user_id, project_id) DO UPDATE SET rights = excluded.rights`,
+			account, g.UserID, g.ProjectID, int(rights))
+		return err
+	}
+	if !exists(ctx, tx, `SELECT 1 FROM jobs WHERE account_id = $1 AND codyt = $2 AND id = $3`, account, g.Codyt, g.JobID) {
+		return badCatalog("a grant names job %d (codyt=%t), which is not in account %s", g.JobID, g.Codyt, account)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO job_grants (account_id, user_id, codyt, job_id, rights)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, user_id, codyt, job_id) DO UPDATE SET rights = excluded.rights`,
+		account, g.UserID, g.Codyt, g.JobID, int(rights))
+	return err
+}
+
+func exists(ctx context.Context, q queryer, query string, args ...any) bool {
+	var one int
+	return q.QueryRowContext(ctx, query, args...).Scan(&one) == nil
+}
+
+// AccountCatalog returns one account's catalog, without keys.
+func (s *Store) AccountCatalog(ctx context.Context, account string) (*refstore.CatalogAccount, error) {
+	a := &refstore.CatalogAccount{ID: account}
+	err := s.read.QueryRowContext(ctx, `SELECT name FROM accounts WHERE id = $1`, account).Scan(&a.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, refstore.Errorf(refstore.CodeNotFound, "Account %s does not exist.", account)
+	} else if err != nil {
+		return nil, err
+	}
+	if err := scanAll(ctx, s.read, `SELECT id, name FROM users WHERE account_id = $1 ORDER BY id`,
+		[]any{account}, func(r *sql.Rows) error {
+			var u refstore.CatalogUser
+			err := r.Scan(&u.ID, &u.Name)
+			a.Users = append(a.Users, u)
+			return err
+		}); err != nil {
+		return nil, err
+	}
+	projects := map[int64]int{}
+	if err := scanAll(ctx, s.read, `SELECT id, name FROM projects WHERE account_id = $1 ORDER BY id`,
+		[]any{account}, func(r *sql.Rows) error {
+			var p refstore.CatalogProject
+			err := r.Scan(&p.ID, &p.Name)
+			projects[p.ID] = len(a.Projects)
+			a.Projects = append(a.Projects, p)
+			return err
+		}); err != nil {
+		return nil, err
+	}
+	docs := map[int64][2]int{}
+	if err := scanAll(ctx, s.read, `SELECT id, project_id FROM documents WHERE account_id = $1 ORDER BY id`,
+		[]any{account}, func(r *sql.Rows) error {
+			var id, project int64
+			if err := r.Scan(&id, &project); err != nil {
+				return err
+			}
+			p := &a.Projects[projects[project]]
+			docs[id] = [2]int{projects[project], len(p.Documents)}
+			p.Documents = append(p.Documents, refstore.CatalogDocument{ID: id})
+			return nil
+		}); err != nil {
+		return nil, err
+	}
+	if err := scanAll(ctx, s.read, `SELECT id, document_id FROM segments WHERE account_id = $1 ORDER BY id`,
+		[]any{account}, func(r *sql.Rows) error {
+			var id, doc int64
+			if err := r.Scan(&id, &doc); err != nil {
+				return err
+			}
+			at := docs[doc]
+			d := &a.Projects[at[0]].Documents[at[1]]
+			d.Segments = append(d.Segments, id)
+			return nil
+		}); err != nil {
+		return nil, err
+	}
+	jobs := map[[2]int64]int{}
+	if err := scanAll(ctx, s.read, `SELECT codyt, id, project_id FROM jobs WHERE account_id = $1 ORDER BY codyt, id`,
+		[]any{account}, func(r *sql.Rows) error {
+			var j refstore.CatalogJob
+			err := r.Scan(&j.Codyt, &j.ID, &j.ProjectID)
+			jobs[[2]int64{boolInt(j.Codyt), j.ID}] = len(a.Jobs)
+			a.Jobs = append(a.Jobs, j)
+			return err
+		}); err != nil {
+		return nil, err
+	}
+	if err := scanAll(ctx, s.read, `SELECT codyt, job_id, document_id FROM job_documents WHERE account_id = $1
+		ORDER BY codyt, job_id, document_id`, []any{account}, func(r *sql.Rows) error {
+		var codyt bool
+		var job, doc int64
+		if err := r.Scan(&codyt, &job, &doc); err != nil {
+			return err
+		}
+		j := &a.Jobs[jobs[[2]int64{boolInt(codyt), job}]]
+		j.DocumentIDs = append(j.DocumentIDs, doc)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := scanAll(ctx, s.read, `SELECT user_id, project_id, rights FROM project_grants WHERE account_id = $1
+		ORDER BY user_id, project_id`, []any{account}, func(r *sql.Rows) error {
+		var g refstore.CatalogGrant
+		var rights int
+		err := r.Scan(&g.UserID, &g.ProjectID, &rights)
+		g.Rights = refstore.Rights(rights).Names()
+		a.Grants = append(a.Grants, g)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := scanAll(ctx, s.read, `SELECT user_id, codyt, job_id, rights FROM job_grants WHERE account_id = $1
+		ORDER BY user_id, codyt, job_id`, []any{account}, func(r *sql.Rows) error {
+		var g refstore.CatalogGrant
+		var rights int
+		err := r.Scan(&g.UserID, &g.Codyt, &g.JobID, &rights)
+		g.Rights = refstore.Rights(rights).Names()
+		a.Grants = append(a.Grants, g)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Accounts lists the account ids.
+func (s *Store) Accounts(ctx context.Context) ([]string, error) {
+	ids := []string{}
+	err := scanAll(ctx, s.read, `SELECT id FROM accounts ORDER BY id`, nil, func(r *sql.Rows) error {
+		var id string
+		err := r.Scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	return ids, err
+}
+
+// RemoveEntry removes one catalog entry; foreign keys cascade to everything below it.
+func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) error {
+	var query, what string
+	args := []any{e.Account, e.ID}
+	switch e.Kind {
+	case refstore.EntryAccount:
+		query, what, args = `DELETE FROM accounts WHERE id = $1`, "Account", []any{e.Account}
+	case refstore.EntryUser:
+		query, what = `DELETE FROM users WHERE account_id = $1 AND id = $2`, "User"
+	case refstore.EntryProject:
+		query, what = `DELETE FROM projects WHERE account_id = $1 AND id = $2`, "Project"
+	case refstore.EntryDocument:
+		query, what = `DELETE FROM documents WHERE account_id = $1 AND id = $2`, "Document"
+	case refstore.EntrySegment:
+		query, what = `DELETE FROM segments WHERE account_id = $1 AND id = $2`, "Segment"
+	case refstore.EntryJob:
+		query, what = `DELETE FROM jobs WHERE account_id = $1 AND id = $2 AND codyt = $3`, "Job"
+		args = append(args, e.Codyt)
+	case refstore.EntryProjectGrant:
+		query, what = `DELETE FROM project_grants WHERE account_id = $1 AND project_id = $2 AND user_id = $3`, "Grant"
+		args = append(args, e.UserID)
+	case refstore.EntryJobGrant:
+		query, what = `DELETE FROM job_grants WHERE account_id = $1 AND job_id = $2 AND codyt = $3 AND user_id = $4`, "Grant"
+		args = append(args, e.Codyt, e.UserID)
+	default:
+		return fmt.Errorf("unknown catalog entry kind %d", e.Kind)
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return refstore.Errorf(refstore.CodeNotFound, "%s not found.", what)
+	}
+	return nil
+}
+
+// scanAll runs a query and calls fn for each row.
+func scanAll(ctx context.Context, q queryer, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

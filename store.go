@@ -1,0 +1,210 @@
+package refstore
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// MetaStore keeps everything but the bytes: the catalog, keys and sessions, uploads, assets
+// and the blob index. sqlstore implements it on SQLite and PostgreSQL with one schema.
+// Methods return *Error values with domain codes for expected failures (unknown scope,
+// missing asset, conflict); anything else is an internal error.
+type MetaStore interface {
+	CatalogStore
+	AuthStore
+	AssetStore
+	// Ping reports whether the store is usable, for /readyz.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// CatalogStore holds accounts, users, projects, documents, segments, jobs and grants.
+type CatalogStore interface {
+	// UpsertCatalog adds or updates every entry of c in one transaction, and adds keys.
+	UpsertCatalog(ctx context.Context, c *Catalog, keys []APIKey) error
+	// AccountCatalog returns one account's catalog (without keys).
+	AccountCatalog(ctx context.Context, account string) (*CatalogAccount, error)
+	// Accounts lists the account ids.
+	Accounts(ctx context.Context) ([]string, error)
+	// RemoveEntry removes one catalog entry and everything below it (assets included).
+	RemoveEntry(ctx context.Context, e Entry) error
+
+	// Access resolves a scope for a caller: the project, the caller's rights in it and the
+	// documents the scope is limited to. CodeScopeNotFound when the scope does not exist.
+	Access(ctx context.Context, p Principal, s Scope) (Access, error)
+	// Segment places one segment; CodeSegmentNotFound when it is not in the account.
+	Segment(ctx context.Context, account string, id int64) (SegmentRef, error)
+	// Segments places several segments; unknown ids are left out.
+	Segments(ctx context.Context, account string, ids []int64) ([]SegmentRef, error)
+	// DocumentRights returns the caller's rights on a document: its project grant
+	// together with the grants of every job that covers the document.
+	DocumentRights(ctx context.Context, p Principal, documentID int64) (Rights, error)
+}
+
+// EntryKind names what Entry removes.
+type EntryKind uint8
+
+const (
+	EntryAccount EntryKind = iota + 1
+	EntryUser
+	EntryProject
+	EntryDocument
+	EntrySegment
+	EntryJob
+	EntryProjectGrant
+	EntryJobGrant
+)
+
+// Entry names one catalog entry to remove.
+type Entry struct {
+	Kind    EntryKind
+	Account string
+	ID      int64 // the user, project, document, segment or job; the project or job of a grant
+	Codyt   bool  // for jobs and job grants
+	UserID  int64 // for grants
+}
+
+// APIKey is a user's API key, kept only as its hash.
+type APIKey struct {
+	ID      string // short public id, used to list and revoke
+	Hash    string
+	Account string
+	UserID  int64
+	Created time.Time
+}
+
+// Session is a token obtained with an API key, kept only as its hash.
+type Session struct {
+	Hash     string
+	Account  string
+	UserID   int64
+	KeyHash  string
+	Created  time.Time
+	LastUsed time.Time
+}
+
+// AuthStore holds API keys and sessions.
+type AuthStore interface {
+	// UserByKey finds the user owning an API key of the account.
+	UserByKey(ctx context.Context, account, keyHash string) (int64, error)
+	AddAPIKey(ctx context.Context, k APIKey) error
+	APIKeys(ctx context.Context, account string, userID int64) ([]APIKey, error)
+	// RevokeAPIKey removes a key and ends every session opened with it.
+	RevokeAPIKey(ctx context.Context, account string, userID int64, id string) error
+
+	CreateSession(ctx context.Context, s Session) error
+	// Session finds a session by token hash; CodeUnauthorized when there is none.
+	Session(ctx context.Context, hash string) (Session, error)
+	TouchSession(ctx context.Context, hash string, at time.Time) error
+	DeleteSession(ctx context.Context, hash string) error
+	DeleteSessionsIdleSince(ctx context.Context, before time.Time) (int64, error)
+}
+
+// AttachParams is one attach: a file token's bytes placed at an address of a segment.
+type AttachParams struct {
+	Account    string
+	UserID     int64
+	UploadHash string
+	Segment    SegmentRef
+	Address    Address
+	Now        time.Time
+	// NewID is the id the asset gets if the address is new.
+	NewID int64
+}
+
+// BlobRef names stored bytes.
+type BlobRef struct {
+	Account string
+	Key     string
+}
+
+// ContentID names one distinct content of an account.
+type ContentID struct {
+	Account string
+	SHA256  string
+}
+
+// AssetStore holds uploads, assets and the index of blobs they reference.
+type AssetStore interface {
+	// CreateUpload records an upload and its blob. When the account already holds a blob
+	// with the same SHA-256 the upload uses it, and the returned key differs from
+	// u.BlobKey: the caller then deletes its own copy.
+	CreateUpload(ctx context.Context, u *Upload) (blobKey string, err error)
+	// Upload returns a live upload of the user; CodeFileTokenInvalid otherwise.
+	Upload(ctx context.Context, account string, userID int64, hash string, now time.Time) (*Upload, error)
+	// DeleteExpiredUploads removes uploads that expired at or before now and returns the
+	// contents they referenced, as candidates for CollectGarbage.
+	DeleteExpiredUploads(ctx context.Context, now time.Time) ([]ContentID, error)
+
+	// Attach places an upload at an address in one transaction: the upload must still be
+	// live, the address must not clash with the segment's layout (CodeConflict), and an
+	// existing asset at the address is overwritten (returned as previous).
+	Attach(ctx context.Context, p AttachParams) (asset, previous *Asset, err error)
+	Asset(ctx context.Context, account string, segmentID int64, a Address) (*Asset, error)
+	AssetByID(ctx context.Context, account string, id int64) (*Asset, error)
+	// SegmentAssets lists the assets of segments, sorted by segment (in the given order),
+	// locale (neutral first), relative path and name.
+	SegmentAssets(ctx context.Context, account string, segmentIDs []int64) ([]Asset, error)
+	// DeleteAssets deletes one asset, or all of a segment when a is nil, and returns them.
+	DeleteAssets(ctx context.Context, account string, segmentID int64, a *Address) ([]Asset, error)
+	// AssetSegments calls fn for every segment that holds assets.
+	AssetSegments(ctx context.Context, fn func(account string, segmentID int64) error) error
+
+	// CollectGarbage removes the records of the candidate blobs that no asset or upload
+	// references any more (of every blob when candidates is nil) and returns their keys,
+	// for the blob store to delete.
+	CollectGarbage(ctx context.Context, candidates []ContentID) ([]BlobRef, error)
+	// BlobKnown reports whether a blob is recorded, for sweeping leftovers.
+	BlobKnown(ctx context.Context, ref BlobRef) (bool, error)
+}
+
+// BlobStore keeps bytes. Keys are chosen by the store and never reused, so that a key
+// names one immutable content for its whole life.
+type BlobStore interface {
+	// Put stores everything r yields as a new durable blob of the account and returns its
+	// key and size. When r fails, Put fails with r's error and keeps nothing.
+	Put(ctx context.Context, account string, r io.Reader) (key string, size int64, err error)
+	// Open opens a blob for reading. The filesystem store returns an *os.File so that
+	// downloads take the kernel's sendfile path. fs.ErrNotExist when it is gone.
+	Open(ctx context.Context, ref BlobRef) (io.ReadSeekCloser, error)
+	// Delete removes a blob; a missing blob is not an error.
+	Delete(ctx context.Context, ref BlobRef) error
+	// Walk calls fn for every stored blob with its modification time.
+	Walk(ctx context.Context, fn func(ref BlobRef, mod time.Time) error) error
+	Ping(ctx context.Context) error
+}
+
+// Mirror is implemented by blob stores that also keep the SPEC's browsable tree of
+// reference material (one folder per project). The tree is a view derived from the
+// metadata and the blobs: it is updated after each commit and repaired by Reconcile after
+// a crash.
+type Mirror interface {
+	Place(ctx context.Context, a *Asset) error
+	Remove(ctx context.Context, a *Asset) error
+	// RemoveFolder removes an account's reference material, a project's, a document's
+	// assets or a segment's, whichever is the most specific non-zero field of f.
+	RemoveFolder(ctx context.Context, f Folder) error
+	// Reconcile makes the tree match the metadata exactly.
+	Reconcile(ctx context.Context, src AssetSource) (ReconcileReport, error)
+}
+
+// Folder names a folder of the mirror tree.
+type Folder struct {
+	Account    string
+	ProjectID  int64
+	DocumentID int64
+	SegmentID  int64
+}
+
+// AssetSource is what Reconcile reads from the metadata.
+type AssetSource interface {
+	SegmentAssets(ctx context.Context, account string, segmentIDs []int64) ([]Asset, error)
+	AssetSegments(ctx context.Context, fn func(account string, segmentID int64) error) error
+}
+
+// ReconcileReport counts what Reconcile changed.
+type ReconcileReport struct {
+	Placed  int // links created or replaced
+	Removed int // files that no asset accounts for
+}
