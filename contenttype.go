@@ -31,14 +31,14 @@ var extensionTypes = map[string]string{
 	".html": "text/html", ".htm": "text/html", ".xhtml": "application/xhtml+xml",
 	".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
 	".doc": "application/msword", ".xls": "application/vnd.ms-excel",
-	".ppt": "application/vnd.ms-powerpoint",
+	".ppt":  "application/vnd.ms-powerpoint",
 	".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 	".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 	".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-	".odt": "application/vnd.oasis.opendocument.text",
-	".ods": "application/vnd.oasis.opendocument.spreadsheet",
-	".odp": "application/vnd.oasis.opendocument.presentation",
-	".rtf": "text/rtf", ".zip": "application/zip", ".gz": "application/gzip",
+	".odt":  "application/vnd.oasis.opendocument.text",
+	".ods":  "application/vnd.oasis.opendocument.spreadsheet",
+	".odp":  "application/vnd.oasis.opendocument.presentation",
+	".rtf":  "text/rtf", ".zip": "application/zip", ".gz": "application/gzip",
 	".7z": "application/x-7z-compressed", ".rar": "application/x-rar-compressed",
 	".tar": "application/x-tar", ".psd": "image/vnd.adobe.photoshop",
 	".ai": "application/pdf", ".eps": "application/postscript", ".ttf": "font/ttf",
@@ -94,7 +94,7 @@ func IsInline(contentType string) bool {
 }
 
 // ContentDisposition renders the header for a file name: filename="…" with an ASCII
-// fallback, plus filename*=UTF-8''… whenever the name is not plain ASCII.
+// fallback, plus filename*=UTF-8”… whenever the name is not plain ASCII.
 func ContentDisposition(disposition, name string) string {
 	var b strings.Builder
 	b.WriteString(disposition)
