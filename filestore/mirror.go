@@ -78,6 +78,8 @@ func (s *Store) place(blob, target string) error {
 		s.root.Remove(tmp)
 		return storageError(err)
 	}
+	// rename(2) does nothing, and succeeds, when tmp and target already link the same file.
+	s.root.Remove(tmp)
 	return nil
 }
 
@@ -86,7 +88,8 @@ func (s *Store) place(blob, target string) error {
 func (s *Store) makeParents(target string) error {
 	dir := path.Dir(target)
 	err := s.root.MkdirAll(dir, 0o755)
-	if err == nil || !errors.Is(err, syscall.ENOTDIR) {
+	// ENOTDIR when a file stands above dir, EEXIST when it stands at dir itself.
+	if err == nil || !(errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist)) {
 		return err
 	}
 	for p := dir; p != "." && p != accountsDir; p = path.Dir(p) {

@@ -2,6 +2,7 @@ package http
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"mime"
@@ -45,12 +46,16 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 		return refstore.Errorf(refstore.CodeTooLarge, "The file is larger than the limit of %d bytes.", limit)
 	}
 	br := uploadBuffers.Get().(*bufio.Reader)
-	br.Reset(r.Body)
+	// Bounded, so that nothing around the file (other parts) can stream on forever.
+	br.Reset(http.MaxBytesReader(w, r.Body, limit+multipartSlack))
 	defer func() { br.Reset(nil); uploadBuffers.Put(br) }()
-	mr := multipart.NewReader(br, params["boundary"])
+	end := &multipartEnd{r: br, dash: []byte("--" + params["boundary"])}
+	mr := multipart.NewReader(end, params["boundary"])
 	for {
 		part, err := mr.NextRawPart()
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF && !end.complete() {
+			return malformedBody(io.ErrUnexpectedEOF)
+		} else if errors.Is(err, io.EOF) {
 			return refstore.InvalidParam("file", "the multipart body holds no file part")
 		} else if err != nil {
 			return malformedBody(err)
@@ -65,7 +70,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 		if v := q.Get("filename"); v != "" {
 			name = v
 		}
-		u, token, err := s.svc.Upload(r.Context(), principal(r), name, bodyReader{part}, maxSize)
+		u, token, err := s.svc.Upload(r.Context(), principal(r), name, bodyReader{r: part, mr: mr, end: end}, maxSize)
 		if err != nil {
 			return err
 		}
@@ -94,15 +99,98 @@ func partFileName(p *multipart.Part) (string, bool) {
 	return name, hasName || params["name"] == "file"
 }
 
-// bodyReader turns failures to read the request body into a 400 that says so.
-type bodyReader struct{ r io.Reader }
+// bodyReader turns failures to read the request body into a 400 that says so. At the
+// end of the file part it reads the rest of the multipart body, so that a body cut off
+// before its closing delimiter fails the upload (and keeps nothing) instead of passing.
+type bodyReader struct {
+	r   io.Reader
+	mr  *multipart.Reader
+	end *multipartEnd
+}
 
 func (b bodyReader) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
-	if err != nil && err != io.EOF {
+	if err == io.EOF {
+		if err := finishMultipart(b.mr, b.end); err != nil {
+			return n, malformedBody(err)
+		}
+		return n, io.EOF
+	}
+	if err != nil {
 		return n, malformedBody(err)
 	}
+	return n, nil
+}
+
+// finishMultipart skips the parts after the file and checks that the body ends with the
+// closing delimiter.
+func finishMultipart(mr *multipart.Reader, end *multipartEnd) error {
+	for {
+		part, err := mr.NextRawPart()
+		if err == io.EOF {
+			if !end.complete() {
+				return io.ErrUnexpectedEOF
+			}
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if _, err := io.Copy(io.Discard, part); err != nil {
+			return err
+		}
+	}
+}
+
+// multipartEnd watches the bytes mime/multipart reads. mime/multipart answers a bare
+// io.EOF both for the closing delimiter and for a body cut off inside a part's headers
+// (just after a delimiter); the last delimiter in the body tells the two apart.
+type multipartEnd struct {
+	r    io.Reader
+	dash []byte // "--" + boundary
+	eof  bool
+	tail [512]byte
+	n    int // bytes of tail in use (at its end)
+}
+
+func (m *multipartEnd) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	if n >= len(m.tail) {
+		m.n = copy(m.tail[:], p[n-len(m.tail):n])
+	} else if n > 0 {
+		keep := min(m.n, len(m.tail)-n)
+		copy(m.tail[len(m.tail)-keep-n:], m.tail[len(m.tail)-keep:])
+		copy(m.tail[len(m.tail)-n:], p[:n])
+		m.n = keep + n
+	}
+	if err == io.EOF {
+		m.eof = true
+	}
 	return n, err
+}
+
+// complete reports whether mime/multipart's io.EOF was the closing delimiter: the body
+// goes on past it (an epilogue not read), or its last delimiter is the closing one. When
+// the last delimiter is out of sight (a long epilogue, or long headers) it cannot tell,
+// and trusts mime/multipart.
+func (m *multipartEnd) complete() bool {
+	if !m.eof {
+		return true
+	}
+	tail := m.tail[len(m.tail)-m.n:]
+	for i := len(tail); ; {
+		if i = bytes.LastIndex(tail[:i], m.dash); i < 0 {
+			return true
+		}
+		if i > 0 && tail[i-1] != '\n' {
+			continue
+		}
+		switch rest := tail[i+len(m.dash):]; {
+		case bytes.HasPrefix(rest, []byte("--")):
+			return true
+		case len(rest) == 0 || rest[0] == '\r' || rest[0] == '\n' || rest[0] == ' ' || rest[0] == '\t':
+			return false
+		}
+	}
 }
 
 func malformedBody(err error) error {

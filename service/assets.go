@@ -97,12 +97,15 @@ func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.
 	if req.RelativePath == "" {
 		addr.Folders = u.Folders
 	}
+	unlock := s.lockSegment(segs[0].ID)
 	asset, previous, err := s.meta.Attach(ctx, refstore.AttachParams{Account: p.Account, UserID: p.UserID,
 		UploadHash: hash, Segment: segs[0], Address: addr, Now: s.now(), NewID: newAssetID()})
 	if err != nil {
+		unlock()
 		return nil, err
 	}
 	s.place(ctx, asset)
+	unlock()
 	if previous != nil && previous.SHA256 != asset.SHA256 {
 		s.collect(ctx, []refstore.ContentID{{Account: p.Account, SHA256: previous.SHA256}})
 	}
@@ -193,8 +196,10 @@ func (s *Service) Delete(ctx context.Context, p refstore.Principal, sc refstore.
 	if _, _, err := s.authorize(ctx, p, sc, refstore.RightDelete, segmentID); err != nil {
 		return 0, err
 	}
+	unlock := s.lockSegment(segmentID)
 	deleted, err := s.meta.DeleteAssets(ctx, p.Account, segmentID, addr)
 	if err != nil {
+		unlock()
 		return 0, err
 	}
 	var candidates []refstore.ContentID
@@ -206,6 +211,7 @@ func (s *Service) Delete(ctx context.Context, p refstore.Principal, sc refstore.
 		}
 		candidates = append(candidates, refstore.ContentID{Account: p.Account, SHA256: deleted[i].SHA256})
 	}
+	unlock()
 	if len(candidates) > 0 {
 		s.collect(ctx, candidates)
 	}

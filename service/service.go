@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/refstore/refstore"
@@ -44,6 +45,9 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
+	// segLocks order the writes of a segment from their metadata commit to their update of
+	// the reference-material tree (see lockSegment).
+	segLocks [64]sync.Mutex
 }
 
 // New builds a service. When blobs also implements refstore.Mirror, the reference-material
@@ -55,6 +59,20 @@ func New(meta refstore.MetaStore, blobs refstore.BlobStore, cfg Config, log *slo
 		s.mirror = m
 	}
 	return s
+}
+
+// lockSegment serialises the writes of one segment from their metadata commit through
+// their update of the reference-material tree, so that the tree applies them in commit
+// order: otherwise two overwrites (or an overwrite and a delete) of one address that commit
+// in one order can reach the tree in the other and leave it holding what the metadata no
+// longer says. Only the filesystem store keeps a tree, and one process at a time uses it.
+func (s *Service) lockSegment(segmentID int64) (unlock func()) {
+	if s.mirror == nil {
+		return func() {}
+	}
+	mu := &s.segLocks[uint64(segmentID)%uint64(len(s.segLocks))]
+	mu.Lock()
+	return mu.Unlock
 }
 
 // Config returns the effective configuration.

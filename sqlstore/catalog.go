@@ -328,10 +328,14 @@ func (s *Store) Accounts(ctx context.Context) ([]string, error) {
 // RemoveEntry removes one catalog entry; foreign keys cascade to everything below it.
 func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 	var query, what string
+	var before []string // run first, with the account as $1
 	args := []any{e.Account, e.ID}
 	switch e.Kind {
 	case refstore.EntryAccount:
 		query, what, args = `DELETE FROM accounts WHERE id = $1`, "Account", []any{e.Account}
+		// Assets and uploads reference blobs without cascading; PostgreSQL checks those
+		// references before the cascade from accounts reaches them, so they go first.
+		before = []string{`DELETE FROM projects WHERE account_id = $1`, `DELETE FROM users WHERE account_id = $1`}
 	case refstore.EntryUser:
 		query, what = `DELETE FROM users WHERE account_id = $1 AND id = $2`, "User"
 	case refstore.EntryProject:
@@ -354,6 +358,11 @@ func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 	}
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range before {
+			if _, err := tx.ExecContext(ctx, q, e.Account); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err

@@ -94,6 +94,9 @@ func (s *Store) Segment(ctx context.Context, account string, id int64) (refstore
 // Segments places several segments; unknown ids are left out.
 func (s *Store) Segments(ctx context.Context, account string, ids []int64) ([]refstore.SegmentRef, error) {
 	refs := make([]refstore.SegmentRef, 0, len(ids))
+	if len(ids) == 0 {
+		return refs, nil // "IN ()" is a syntax error on PostgreSQL
+	}
 	args := make([]any, 0, len(ids)+1)
 	args = append(args, account)
 	for _, id := range ids {

@@ -32,17 +32,20 @@ type Store struct {
 
 var _ refstore.MetaStore = (*Store)(nil)
 
-// Open opens (and migrates) the metadata store named by a URL: sqlite:PATH.
+// Open opens (and migrates) the metadata store named by a URL: sqlite:PATH, or
+// postgres://… (postgresql://…) in any form pgx accepts.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
 	scheme, rest, ok := strings.Cut(rawURL, ":")
 	if !ok {
-		return nil, fmt.Errorf("metadata URL %q: want sqlite:PATH", rawURL)
+		return nil, fmt.Errorf("metadata URL %q: want sqlite:PATH or postgres://…", rawURL)
 	}
 	switch scheme {
 	case "sqlite":
 		return openSQLite(ctx, rest)
+	case "postgres", "postgresql":
+		return openPostgres(ctx, rawURL)
 	default:
-		return nil, fmt.Errorf("metadata URL %q: unknown scheme %q (want sqlite:PATH)", rawURL, scheme)
+		return nil, fmt.Errorf("metadata URL: unknown scheme %q (want sqlite:PATH or postgres://…)", scheme)
 	}
 }
 
