@@ -207,4 +207,5 @@ type AssetSource interface {
 type ReconcileReport struct {
 	Placed  int // links created or replaced
 	Removed int // files that no asset accounts for
+	Missing int // assets whose blob is gone: nothing to link (fsck reports them)
 }

@@ -2,6 +2,8 @@ package filestore
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path"
 	"strconv"
@@ -71,8 +73,19 @@ func (r *reconciler) place(a *refstore.Asset) error {
 	if err != nil {
 		return err
 	}
-	r.report.Placed++
-	return r.s.place(blob, target)
+	err = r.s.place(blob, target)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := r.s.root.Stat(blob); errors.Is(serr, fs.ErrNotExist) {
+			// Bytes lost behind live metadata: nothing can be linked. Reconcile goes on
+			// with the other assets; fsck reports the loss.
+			r.report.Missing++
+			return nil
+		}
+	}
+	if err == nil {
+		r.report.Placed++
+	}
+	return err
 }
 
 // numericDirs lists the entries of dir and removes those that are not folders with a

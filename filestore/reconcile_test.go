@@ -231,3 +231,24 @@ func TestReconcileSourceFails(t *testing.T) {
 	// Nothing was removed on the strength of a failed read.
 	wantLinked(t, dir, &a)
 }
+
+// An asset whose blob is gone cannot be linked: Reconcile counts it and goes on with the
+// others, so that start-up after a crash is not blocked by an earlier loss.
+func TestReconcileMissingBlob(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s := open(t, dir)
+	lost := asset(t, s, 1, 2, 3, "", "", "lost.png", "lost")
+	kept := asset(t, s, 1, 2, 4, "", "", "kept.png", "kept")
+	if err := s.Delete(ctx, refstore.BlobRef{Account: "acme", Key: lost.BlobKey}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Reconcile(ctx, assets{lost, kept})
+	if err != nil || rep != (refstore.ReconcileReport{Placed: 1, Missing: 1}) {
+		t.Fatalf("Reconcile = %+v, %v; want 1 placed and 1 missing", rep, err)
+	}
+	wantLinked(t, dir, &kept)
+	if _, err := os.Stat(mirrorFile(dir, &lost)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the lost asset's file: %v", err)
+	}
+}

@@ -107,7 +107,7 @@ func serve(ctx context.Context, c serveConfig) error {
 			return fmt.Errorf("recovery: %w", err)
 		}
 		log.Info("recovered", "orphan_blobs", rep.OrphanBlobs, "unreferenced_blobs", rep.Unreferenced,
-			"links_placed", rep.Mirror.Placed, "files_removed", rep.Mirror.Removed, "took", rep.Duration)
+			"links_placed", rep.Mirror.Placed, "files_removed", rep.Mirror.Removed, "blobs_missing", rep.Mirror.Missing, "took", rep.Duration)
 	}
 	adminToken, err := adminToken(c.data, log)
 	if err != nil {
