@@ -28,7 +28,9 @@ type CatalogStore interface {
 	// Accounts lists the account ids.
 	Accounts(ctx context.Context) ([]string, error)
 	// RemoveEntry removes one catalog entry and everything below it (assets included).
-	RemoveEntry(ctx context.Context, e Entry) error
+	// Removing an account also removes its blob records, and returns them so that their
+	// bytes can be deleted.
+	RemoveEntry(ctx context.Context, e Entry) ([]BlobRef, error)
 
 	// Access resolves a scope for a caller: the project, the caller's rights in it and the
 	// documents the scope is limited to. CodeScopeNotFound when the scope does not exist.
@@ -151,10 +153,12 @@ type AssetStore interface {
 	// AssetSegments calls fn for every segment that holds assets.
 	AssetSegments(ctx context.Context, fn func(account string, segmentID int64) error) error
 
-	// CollectGarbage removes the records of the candidate blobs that no asset or upload
-	// references any more (of every blob when candidates is nil) and returns their keys,
-	// for the blob store to delete.
-	CollectGarbage(ctx context.Context, candidates []ContentID) ([]BlobRef, error)
+	// CollectGarbage marks the candidate blobs that no asset or upload references any
+	// more as garbage at now (nil candidates: every blob, a full scan), then removes the
+	// records of all blobs marked at least grace ago and returns their keys, for the blob
+	// store to delete. A grace period lets readers that found a blob just before it lost
+	// its last reference finish reading; a new upload of the same bytes revives a blob.
+	CollectGarbage(ctx context.Context, candidates []ContentID, now time.Time, grace time.Duration) ([]BlobRef, error)
 	// BlobKnown reports whether a blob is recorded, for sweeping leftovers.
 	BlobKnown(ctx context.Context, ref BlobRef) (bool, error)
 }
@@ -165,14 +169,34 @@ type BlobStore interface {
 	// Put stores everything r yields as a new durable blob of the account and returns its
 	// key and size. When r fails, Put fails with r's error and keeps nothing.
 	Put(ctx context.Context, account string, r io.Reader) (key string, size int64, err error)
-	// Open opens a blob for reading. The filesystem store returns an *os.File so that
-	// downloads take the kernel's sendfile path. fs.ErrNotExist when it is gone.
-	Open(ctx context.Context, ref BlobRef) (io.ReadSeekCloser, error)
+	// Open opens a blob of the given size for reading. The filesystem store returns an
+	// *os.File so that downloads take the kernel's sendfile path; a remote store may open
+	// lazily (see RangePrefetcher). fs.ErrNotExist when it is gone.
+	Open(ctx context.Context, ref BlobRef, size int64) (io.ReadSeekCloser, error)
 	// Delete removes a blob; a missing blob is not an error.
 	Delete(ctx context.Context, ref BlobRef) error
 	// Walk calls fn for every stored blob with its modification time.
 	Walk(ctx context.Context, fn func(ref BlobRef, mod time.Time) error) error
 	Ping(ctx context.Context) error
+}
+
+// RangePrefetcher is implemented by blob contents that fetch bytes over the network. The
+// HTTP layer announces the byte range it is about to send (end inclusive), so that one
+// ranged request fetches exactly it and a failure is reported before the response starts.
+type RangePrefetcher interface {
+	Prefetch(start, end int64) error
+}
+
+// Presigner is implemented by blob contents that can be fetched by the client directly,
+// with a short-lived URL that serves them with the given headers.
+type Presigner interface {
+	PresignGet(contentType, disposition string, ttl time.Duration) (string, error)
+}
+
+// StaleUploadAborter is implemented by blob stores that keep unfinished uploads (S3
+// multipart uploads) which a crash can leave behind.
+type StaleUploadAborter interface {
+	AbortStaleUploads(ctx context.Context, before time.Time) (int, error)
 }
 
 // Mirror is implemented by blob stores that also keep the SPEC's browsable tree of

@@ -51,7 +51,7 @@ func (s *Store) Place(_ context.Context, a *refstore.Asset) error {
 }
 
 func (s *Store) place(blob, target string) error {
-	tmp := path.Join(tmpDir, newKey())
+	tmp := path.Join(s.tmp, newKey())
 	if err := s.root.Link(blob, tmp); err != nil {
 		if !errors.Is(err, syscall.EMLINK) {
 			return storageError(err)

@@ -4,6 +4,7 @@
 // The data directory holds:
 //
 //	tmp/                                   files being written; emptied at start-up
+//	                                       (in shared mode, one folder per process)
 //	accounts/{account}/blobs/{k[:2]}/{k}   one immutable file per distinct content
 //	accounts/{account}/projects/{p}/assets/{documentId}/{segmentId%1000}/{segmentId}/
 //	                   [{locale}/][{relativePath}/]{name}
@@ -36,8 +37,19 @@ import (
 type Store struct {
 	root    *os.Root
 	lock    *os.File
+	shared  bool
+	tmp     string   // this process's folder for files being written
+	tmpLock *os.File // shared mode: held while tmp is in use
 	unclean bool
 	locks   stripedLocks
+}
+
+// Options configure Open.
+type Options struct {
+	// Shared lets several processes use the directory at once: nodes that share a disk and
+	// a PostgreSQL metadata store. Each keeps its files in progress in a folder of its own
+	// under tmp/, and a process that finds the folder of a dead one removes it.
+	Shared bool
 }
 
 var (
@@ -52,10 +64,11 @@ const (
 	lockFile    = ".lock"
 )
 
-// Open opens (creating it if needed) a data directory for this process alone. Files left
-// in tmp/ by an earlier process are removed. Unclean reports whether that process ended
-// without closing the store, in which case the caller should reconcile.
-func Open(dir string) (*Store, error) {
+// Open opens (creating it if needed) a data directory. Without Options.Shared the process
+// holds it alone: files left in tmp/ by an earlier process are removed, and Unclean
+// reports whether that process ended without closing the store, in which case the caller
+// should reconcile.
+func Open(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -63,48 +76,108 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	s := &Store{root: root}
+	s := &Store{root: root, shared: opts.Shared, tmp: tmpDir}
 	if s.lock, err = root.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o600); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	if err := syscall.Flock(int(s.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	how := syscall.LOCK_EX
+	if opts.Shared {
+		how = syscall.LOCK_SH
+	}
+	if err := syscall.Flock(int(s.lock.Fd()), how|syscall.LOCK_NB); err != nil {
 		s.lock.Close()
 		root.Close()
+		if opts.Shared {
+			return nil, fmt.Errorf("data directory %s is in use by a refstore process that holds it alone", dir)
+		}
 		return nil, fmt.Errorf("data directory %s is in use by another refstore process", dir)
 	}
-	if _, err := root.Stat(markerFile); err == nil {
-		s.unclean = true
-	}
-	if err := root.RemoveAll(tmpDir); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("clearing %s/tmp: %w", dir, err)
-	}
-	for _, d := range []string{tmpDir, accountsDir} {
-		if err := root.MkdirAll(d, 0o755); err != nil {
-			s.Close()
-			return nil, err
-		}
-	}
-	if err := writeFileSync(root, markerFile, nil); err != nil {
+	if err := s.prepare(); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Unclean reports whether the previous process using the directory did not shut down
+func (s *Store) prepare() error {
+	if !s.shared {
+		if _, err := s.root.Stat(markerFile); err == nil {
+			s.unclean = true
+		}
+		if err := s.root.RemoveAll(tmpDir); err != nil {
+			return fmt.Errorf("clearing tmp/: %w", err)
+		}
+		for _, d := range []string{tmpDir, accountsDir} {
+			if err := s.root.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+		}
+		return writeFileSync(s.root, markerFile, nil)
+	}
+	for _, d := range []string{tmpDir, accountsDir} {
+		if err := s.root.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	// Folders of processes that died: their lock is free.
+	entries, err := readDir(s.root, tmpDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".lock")
+		if !ok {
+			continue
+		}
+		f, err := s.root.OpenFile(path.Join(tmpDir, e.Name()), os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			s.unclean = true
+			s.root.RemoveAll(path.Join(tmpDir, name))
+			s.root.Remove(path.Join(tmpDir, e.Name()))
+		}
+		f.Close()
+	}
+	id := newKey()
+	lock, err := s.root.OpenFile(path.Join(tmpDir, id+".lock"), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return err
+	}
+	s.tmpLock, s.tmp = lock, path.Join(tmpDir, id)
+	return s.root.Mkdir(s.tmp, 0o755)
+}
+
+// Shared reports whether other processes may use the directory at the same time.
+func (s *Store) Shared() bool { return s.shared }
+
+// Unclean reports whether a process that used the directory before did not shut down
 // cleanly.
 func (s *Store) Unclean() bool { return s.unclean }
 
 // Close marks a clean shutdown and releases the directory.
 func (s *Store) Close() error {
-	err := s.root.Remove(markerFile)
-	if err == nil {
-		err = syncDir(s.root, ".")
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		err = nil
+	var err error
+	if s.shared {
+		if s.tmpLock != nil {
+			err = s.root.RemoveAll(s.tmp)
+			s.root.Remove(s.tmp + ".lock")
+			s.tmpLock.Close()
+		}
+	} else {
+		err = s.root.Remove(markerFile)
+		if err == nil {
+			err = syncDir(s.root, ".")
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
 	}
 	s.lock.Close()
 	return errors.Join(err, s.root.Close())
@@ -112,7 +185,7 @@ func (s *Store) Close() error {
 
 // Ping checks that the data directory is still reachable.
 func (s *Store) Ping(context.Context) error {
-	_, err := s.root.Stat(tmpDir)
+	_, err := s.root.Stat(s.tmp)
 	return err
 }
 
@@ -148,7 +221,7 @@ func (s *Store) Put(ctx context.Context, account string, r io.Reader) (string, i
 	if !refstore.ValidAccountID(account) {
 		return "", 0, fmt.Errorf("invalid account id %q", account)
 	}
-	tmp := path.Join(tmpDir, newKey())
+	tmp := path.Join(s.tmp, newKey())
 	f, err := s.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return "", 0, storageError(err)
@@ -189,7 +262,7 @@ func (s *Store) Put(ctx context.Context, account string, r io.Reader) (string, i
 }
 
 // Open opens a blob. The *os.File it returns lets net/http use sendfile.
-func (s *Store) Open(_ context.Context, ref refstore.BlobRef) (io.ReadSeekCloser, error) {
+func (s *Store) Open(_ context.Context, ref refstore.BlobRef, _ int64) (io.ReadSeekCloser, error) {
 	p, err := blobPath(ref)
 	if err != nil {
 		return nil, err

@@ -20,7 +20,7 @@ import (
 
 func open(t *testing.T, dir string) *filestore.Store {
 	t.Helper()
-	s, err := filestore.Open(dir)
+	s, err := filestore.Open(dir, filestore.Options{})
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
@@ -42,7 +42,7 @@ func put(t *testing.T, s *filestore.Store, account, content string) string {
 
 func readBlob(t *testing.T, s *filestore.Store, ref refstore.BlobRef) string {
 	t.Helper()
-	r, err := s.Open(context.Background(), ref)
+	r, err := s.Open(context.Background(), ref, 0)
 	if err != nil {
 		t.Fatalf("Open(%v): %v", ref, err)
 	}
@@ -102,7 +102,7 @@ func TestPutOpenDelete(t *testing.T) {
 		t.Fatalf("blob file: %q, %v", b, err)
 	}
 	// Open gives an *os.File, so that downloads can use sendfile, and it seeks.
-	r, err := s.Open(ctx, ref)
+	r, err := s.Open(ctx, ref, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,12 +133,12 @@ func TestPutOpenDelete(t *testing.T) {
 		t.Fatalf("large blob reads back %d bytes, differently", len(got))
 	}
 	// Accounts are apart.
-	if _, err := s.Open(ctx, refstore.BlobRef{Account: "other", Key: key}); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := s.Open(ctx, refstore.BlobRef{Account: "other", Key: key}, 0); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("another account's key opens: %v", err)
 	}
 
 	// Delete; a reader that opened the blob before keeps reading.
-	held, err := s.Open(ctx, ref)
+	held, err := s.Open(ctx, ref, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestPutOpenDelete(t *testing.T) {
 	if err := s.Delete(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Open(ctx, ref); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := s.Open(ctx, ref, 0); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Open after Delete = %v, want fs.ErrNotExist", err)
 	}
 	if b, err := io.ReadAll(held); err != nil || string(b) != "hello, translator" {
@@ -236,7 +236,7 @@ func TestInvalidRefs(t *testing.T) {
 		{Account: "ac.me", Key: key},
 		{Account: "-acme", Key: key},
 	} {
-		if r, err := s.Open(ctx, ref); err == nil {
+		if r, err := s.Open(ctx, ref, 0); err == nil {
 			r.Close()
 			t.Errorf("Open(%q, %q) succeeded", ref.Account, ref.Key)
 		}
@@ -305,12 +305,12 @@ func TestWalk(t *testing.T) {
 
 func TestExclusiveOpen(t *testing.T) {
 	dir := t.TempDir()
-	first, err := filestore.Open(dir)
+	first, err := filestore.Open(dir, filestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := put(t, first, "acme", "x")
-	second, err := filestore.Open(dir)
+	second, err := filestore.Open(dir, filestore.Options{})
 	if err == nil {
 		second.Close()
 		t.Fatal("a second Open of the same data directory succeeded while the first is open")
@@ -333,7 +333,7 @@ func TestExclusiveOpen(t *testing.T) {
 
 func TestUnclean(t *testing.T) {
 	dir := t.TempDir()
-	s, err := filestore.Open(dir)
+	s, err := filestore.Open(dir, filestore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,14 +343,14 @@ func TestUnclean(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s, err = filestore.Open(dir); err != nil {
+	if s, err = filestore.Open(dir, filestore.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if s.Unclean() {
 		t.Fatal("unclean after a clean Close")
 	}
 	filestore.SimulateCrash(s)
-	if s, err = filestore.Open(dir); err != nil {
+	if s, err = filestore.Open(dir, filestore.Options{}); err != nil {
 		t.Fatalf("Open after a crash: %v", err)
 	}
 	if !s.Unclean() {
@@ -358,7 +358,7 @@ func TestUnclean(t *testing.T) {
 	}
 	// Still unclean if it crashes again before a clean Close.
 	filestore.SimulateCrash(s)
-	if s, err = filestore.Open(dir); err != nil {
+	if s, err = filestore.Open(dir, filestore.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if !s.Unclean() {
@@ -367,7 +367,7 @@ func TestUnclean(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s, err = filestore.Open(dir); err != nil {
+	if s, err = filestore.Open(dir, filestore.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
@@ -415,8 +415,89 @@ func TestOpenCreatesDirectory(t *testing.T) {
 	// A data directory that is a file cannot be opened.
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o644)
-	if s, err := filestore.Open(file); err == nil {
+	if s, err := filestore.Open(file, filestore.Options{}); err == nil {
 		s.Close()
 		t.Fatal("Open of a regular file succeeded")
 	}
+}
+
+// Shared mode: several processes use one directory, each with a tmp/ folder of its own; a
+// process that holds it alone excludes them and is excluded by them; the folder of a
+// process that died is removed by the next one, which reports the directory unclean.
+func TestShared(t *testing.T) {
+	dir := t.TempDir()
+	shared := filestore.Options{Shared: true}
+	a, err := filestore.Open(dir, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := filestore.Open(dir, shared)
+	if err != nil {
+		t.Fatalf("a second shared Open: %v", err)
+	}
+	if a.Unclean() || b.Unclean() {
+		t.Fatal("a fresh shared directory is unclean")
+	}
+	if _, err := filestore.Open(dir, filestore.Options{}); err == nil {
+		t.Fatal("an exclusive Open succeeded while shared ones hold the directory")
+	}
+	// Both write; their blobs are visible to each other.
+	ref := refstore.BlobRef{Account: "acme", Key: put(t, a, "acme", "from a")}
+	if got := readBlob(t, b, ref); got != "from a" {
+		t.Fatalf("b reads %q", got)
+	}
+	// Each process has its folder; both hold a file in progress when a dies.
+	folders := tmpFolders(t, dir)
+	if len(folders) != 2 {
+		t.Fatalf("tmp/ holds folders %v, want one per process", folders)
+	}
+	for _, f := range folders {
+		mkfile(t, filepath.Join(dir, "tmp", f, "inprogress"), "x")
+	}
+	filestore.SimulateCrash(a)
+	c, err := filestore.Open(dir, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Unclean() {
+		t.Fatal("the process after a dead one does not report the directory unclean")
+	}
+	after := tmpFolders(t, dir)
+	survivors := 0
+	for _, f := range folders {
+		if slices.Contains(after, f) {
+			survivors++
+			if _, err := os.Stat(filepath.Join(dir, "tmp", f, "inprogress")); err != nil {
+				t.Fatalf("the live process lost its file in progress: %v", err)
+			}
+		}
+	}
+	if survivors != 1 || len(after) != 2 {
+		t.Fatalf("tmp/ folders went from %v to %v: want the dead one gone, the live one kept, a new one", folders, after)
+	}
+	b.Close()
+	c.Close()
+	if got := files(t, filepath.Join(dir, "tmp")); len(got) != 0 {
+		t.Fatalf("after every process closed, tmp/ holds %v", got)
+	}
+	e, err := filestore.Open(dir, filestore.Options{})
+	if err != nil {
+		t.Fatalf("an exclusive Open after the shared ones closed: %v", err)
+	}
+	e.Close()
+}
+
+func tmpFolders(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, "tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }

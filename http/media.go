@@ -208,7 +208,6 @@ func (s *Server) mediaGet(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer f.Close()
-	serveFile(w, r, file{name: u.Name, contentType: u.ContentType, modified: u.Created,
-		etag: `"` + u.SHA256 + `"`, cacheControl: "private, no-cache"}, f)
-	return nil
+	return s.serveFile(w, r, file{name: u.Name, contentType: u.ContentType, modified: u.Created,
+		etag: `"` + u.SHA256 + `"`, cacheControl: "private, no-cache"}, u.Size, f)
 }

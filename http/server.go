@@ -25,6 +25,9 @@ type Config struct {
 	PublicURL string
 	// AdminToken authenticates the admin API. When empty the admin API is disabled.
 	AdminToken string
+	// PresignTTL, when positive, makes downloads of blobs that can be fetched directly (S3)
+	// redirect to a URL valid this long instead of streaming through the node.
+	PresignTTL time.Duration
 }
 
 // Server is refstore's HTTP handler.

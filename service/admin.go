@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"encoding/base64"
-	"time"
 
 	"github.com/refstore/refstore"
 )
@@ -61,7 +60,6 @@ func (s *Service) Accounts(ctx context.Context) ([]string, error) { return s.met
 // RemoveEntry removes a catalog entry with everything below it: the metadata first, then
 // the files of the reference-material tree and the bytes nothing references any more.
 func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
-	started := s.now()
 	folder := refstore.Folder{Account: e.Account}
 	switch e.Kind {
 	case refstore.EntryProject:
@@ -79,7 +77,8 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 		}
 		folder.ProjectID, folder.DocumentID, folder.SegmentID = ref.ProjectID, ref.DocumentID, ref.ID
 	}
-	if err := s.meta.RemoveEntry(ctx, e); err != nil {
+	removed, err := s.meta.RemoveEntry(ctx, e)
+	if err != nil {
 		return err
 	}
 	switch e.Kind {
@@ -89,33 +88,15 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 				s.log.Error("removing reference-material files failed", "account", e.Account, "err", err)
 			}
 		}
-		fallthrough
-	case refstore.EntryUser:
+	}
+	switch e.Kind {
+	case refstore.EntryAccount:
+		// The account's blob records went with it: delete their bytes.
+		for _, ref := range removed {
+			s.deleteBlob(ctx, ref)
+		}
+	case refstore.EntryProject, refstore.EntryDocument, refstore.EntrySegment, refstore.EntryUser:
 		s.collect(ctx, nil)
 	}
-	if e.Kind == refstore.EntryAccount {
-		s.removeAccountBlobs(ctx, e.Account, started)
-	}
 	return nil
-}
-
-// removeAccountBlobs deletes the bytes of a removed account. Its blob records went with
-// the account, so garbage collection cannot name them: the blob store is walked instead.
-// Blobs written since the removal began, or recorded again, belong to an account of the
-// same id created since, and are kept. Bytes a failure leaves behind are unknown to the
-// metadata, so Recover's orphan sweep removes them when it next runs.
-func (s *Service) removeAccountBlobs(ctx context.Context, account string, before time.Time) {
-	err := s.blobs.Walk(ctx, func(ref refstore.BlobRef, mod time.Time) error {
-		if ref.Account != account || !mod.Before(before) {
-			return nil
-		}
-		if known, err := s.meta.BlobKnown(ctx, ref); err != nil || known {
-			return err
-		}
-		s.deleteBlob(ctx, ref)
-		return nil
-	})
-	if err != nil {
-		s.log.Warn("deleting the blobs of a removed account failed", "account", account, "err", err)
-	}
 }

@@ -125,7 +125,7 @@ func (s *Service) place(ctx context.Context, a *refstore.Asset) {
 
 // collect deletes the bytes of contents nothing references any more.
 func (s *Service) collect(ctx context.Context, candidates []refstore.ContentID) {
-	refs, err := s.meta.CollectGarbage(ctx, candidates)
+	refs, err := s.meta.CollectGarbage(ctx, candidates, s.now(), s.cfg.DeleteGrace)
 	if err != nil {
 		s.log.Warn("collecting unreferenced blobs failed; the sweeper will retry", "err", err)
 		return
@@ -171,7 +171,7 @@ func (s *Service) open(ctx context.Context, find func() (*refstore.Asset, error)
 		if err != nil {
 			return nil, nil, err
 		}
-		f, err := s.blobs.Open(ctx, refstore.BlobRef{Account: a.Account, Key: a.BlobKey})
+		f, err := s.blobs.Open(ctx, refstore.BlobRef{Account: a.Account, Key: a.BlobKey}, a.Size)
 		if err == nil {
 			return a, f, nil
 		}

@@ -8,22 +8,45 @@ import (
 	"github.com/refstore/refstore"
 )
 
-// RecoveryReport says what Recover repaired.
+// RecoveryReport says what a recovery or an orphan sweep repaired.
 type RecoveryReport struct {
-	OrphanBlobs  int // bytes no metadata names (written just before a crash)
-	Unreferenced int // blobs whose last asset or upload went just before a crash
-	Mirror       refstore.ReconcileReport
-	Duration     time.Duration
+	OrphanBlobs   int // bytes no metadata names (written just before a crash)
+	Unreferenced  int // blobs whose last asset or upload went just before a crash
+	StaleUploads  int // unfinished multipart uploads aborted
+	Mirror        refstore.ReconcileReport
+	MirrorChecked bool
+	Duration      time.Duration
 }
 
 // Recover repairs what a crash can leave behind, before the service takes requests: bytes
-// stored without their metadata, blobs nothing references any more, and a
-// reference-material tree that is behind the metadata. Every step is idempotent.
-func (s *Service) Recover(ctx context.Context, orphansBefore time.Time) (RecoveryReport, error) {
+// stored without their metadata (those written before orphansBefore), blobs nothing
+// references any more, and a reference-material tree that is behind the metadata (when
+// reconcile is set: only a process that owns the tree alone may rewrite it). Every step is
+// idempotent.
+func (s *Service) Recover(ctx context.Context, orphansBefore time.Time, reconcile bool) (RecoveryReport, error) {
 	start := time.Now()
+	r, err := s.sweepOrphans(ctx, orphansBefore)
+	if err != nil {
+		return r, err
+	}
+	if reconcile && s.mirror != nil {
+		if r.Mirror, err = s.mirror.Reconcile(ctx, s.meta); err != nil {
+			return r, fmt.Errorf("reconciling the reference-material tree: %w", err)
+		}
+		r.MirrorChecked = true
+	}
+	r.Duration = time.Since(start)
+	return r, nil
+}
+
+// sweepOrphans deletes bytes that no metadata names and that were written before the given
+// time, marks blobs nothing references as garbage (removing those past the grace period),
+// and aborts unfinished uploads older than the orphan grace. Several nodes may run it at
+// once: every deletion is idempotent.
+func (s *Service) sweepOrphans(ctx context.Context, before time.Time) (RecoveryReport, error) {
 	var r RecoveryReport
 	err := s.blobs.Walk(ctx, func(ref refstore.BlobRef, mod time.Time) error {
-		if !mod.Before(orphansBefore) {
+		if !mod.Before(before) {
 			return nil
 		}
 		known, err := s.meta.BlobKnown(ctx, ref)
@@ -36,7 +59,7 @@ func (s *Service) Recover(ctx context.Context, orphansBefore time.Time) (Recover
 	if err != nil {
 		return r, fmt.Errorf("sweeping orphan blobs: %w", err)
 	}
-	refs, err := s.meta.CollectGarbage(ctx, nil)
+	refs, err := s.meta.CollectGarbage(ctx, nil, s.now(), s.cfg.DeleteGrace)
 	if err != nil {
 		return r, fmt.Errorf("collecting unreferenced blobs: %w", err)
 	}
@@ -46,17 +69,24 @@ func (s *Service) Recover(ctx context.Context, orphansBefore time.Time) (Recover
 		}
 	}
 	r.Unreferenced = len(refs)
-	if s.mirror != nil {
-		if r.Mirror, err = s.mirror.Reconcile(ctx, s.meta); err != nil {
-			return r, fmt.Errorf("reconciling the reference-material tree: %w", err)
+	if a, ok := s.blobs.(refstore.StaleUploadAborter); ok {
+		if r.StaleUploads, err = a.AbortStaleUploads(ctx, before); err != nil {
+			return r, fmt.Errorf("aborting stale uploads: %w", err)
 		}
 	}
-	r.Duration = time.Since(start)
 	return r, nil
 }
 
-// Sweep removes expired sessions and file tokens, and the bytes of uploads that were never
-// attached. It is safe to run at any time, concurrently with traffic.
+// SweepOrphans is the periodic form of the start-up repair, safe on every node at once: it
+// leaves alone bytes younger than the orphan grace, which may belong to an upload another
+// node is still committing.
+func (s *Service) SweepOrphans(ctx context.Context) (RecoveryReport, error) {
+	return s.sweepOrphans(ctx, s.now().Add(-s.cfg.OrphanGrace))
+}
+
+// Sweep removes expired sessions and file tokens, and the bytes that lost their last
+// reference at least the delete grace ago. It is cheap, safe at any time, concurrently with
+// traffic and on several nodes at once.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
 	if _, err := s.meta.DeleteSessionsIdleSince(ctx, now.Add(-s.cfg.TokenTTL)); err != nil {
@@ -66,16 +96,20 @@ func (s *Service) Sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(expired) > 0 {
-		s.collect(ctx, expired)
+	if expired == nil {
+		expired = []refstore.ContentID{} // mark nothing more, only remove what is due
 	}
+	s.collect(ctx, expired)
 	return nil
 }
 
-// RunSweeper sweeps every interval until ctx ends.
-func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
+// RunSweepers sweeps every interval, and sweeps orphans every orphanInterval, until ctx
+// ends.
+func (s *Service) RunSweepers(ctx context.Context, interval, orphanInterval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	o := time.NewTicker(orphanInterval)
+	defer o.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -83,6 +117,14 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("sweep failed", "err", err)
+			}
+		case <-o.C:
+			r, err := s.SweepOrphans(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("orphan sweep failed", "err", err)
+			} else if r.OrphanBlobs+r.Unreferenced+r.StaleUploads > 0 {
+				s.log.Info("orphan sweep", "orphan_blobs", r.OrphanBlobs, "unreferenced_blobs", r.Unreferenced,
+					"stale_uploads", r.StaleUploads)
 			}
 		}
 	}

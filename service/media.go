@@ -89,7 +89,7 @@ func (s *Service) OpenUpload(ctx context.Context, p refstore.Principal, token st
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := s.blobs.Open(ctx, refstore.BlobRef{Account: u.Account, Key: u.BlobKey})
+	f, err := s.blobs.Open(ctx, refstore.BlobRef{Account: u.Account, Key: u.BlobKey}, u.Size)
 	if err != nil {
 		return nil, nil, s.blobError(err)
 	}

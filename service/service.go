@@ -23,6 +23,13 @@ type Config struct {
 	TokenTTL      time.Duration // sliding expiry of sessions; default 30 min
 	FileTokenTTL  time.Duration // lifetime of file tokens; default 24 h
 	MaxUploadSize int64         // hard limit of one upload in bytes; default 5 GiB
+	// DeleteGrace is how long bytes that lost their last reference stay readable before
+	// they are deleted, for readers that found them just before. 0 deletes at once, which
+	// suits the filesystem (an open file stays readable); S3 readers need a grace period.
+	DeleteGrace time.Duration
+	// OrphanGrace is how old bytes no metadata names must be before a sweep deletes them:
+	// younger ones may belong to an upload still committing on another node.
+	OrphanGrace time.Duration // default 1 h
 }
 
 func (c *Config) setDefaults() {
@@ -34,6 +41,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxUploadSize <= 0 {
 		c.MaxUploadSize = 5 << 30
+	}
+	if c.OrphanGrace <= 0 {
+		c.OrphanGrace = time.Hour
 	}
 }
 

@@ -14,11 +14,13 @@ import (
 
 // CreateUpload records an upload and, unless the account already holds the same bytes, its
 // blob. It returns the key of the blob the upload now references.
-func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload) (string, error) {
+func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload) (_ string, err error) {
+	defer classify(&err)
 	var key string
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		// An existing blob is reused, and revived if it was marked as garbage.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (account_id, sha256, blob_key, size, created)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, sha256) DO NOTHING`,
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, sha256) DO UPDATE SET garbage_since = NULL`,
 			u.Account, u.SHA256, u.BlobKey, u.Size, millis(u.Created)); err != nil {
 			return err
 		}
@@ -40,11 +42,12 @@ func errFileToken() error {
 }
 
 // Upload returns a live upload of the user.
-func (s *Store) Upload(ctx context.Context, account string, userID int64, hash string, now time.Time) (*refstore.Upload, error) {
+func (s *Store) Upload(ctx context.Context, account string, userID int64, hash string, now time.Time) (_ *refstore.Upload, err error) {
+	defer classify(&err)
 	u := &refstore.Upload{TokenHash: hash, Account: account, UserID: userID}
 	var folders string
 	var created, expires int64
-	err := s.read.QueryRowContext(ctx, `SELECT u.folders, u.name, u.size, u.sha256, u.content_type, u.created,
+	err = s.read.QueryRowContext(ctx, `SELECT u.folders, u.name, u.size, u.sha256, u.content_type, u.created,
 		u.expires, b.blob_key FROM uploads u JOIN blobs b ON b.account_id = u.account_id AND b.sha256 = u.sha256
 		WHERE u.hash = $1 AND u.account_id = $2 AND u.user_id = $3 AND u.expires > $4`,
 		hash, account, userID, millis(now)).
@@ -67,9 +70,10 @@ func splitFolders(s string) []string {
 }
 
 // DeleteExpiredUploads removes the uploads that expired at or before now.
-func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time) ([]refstore.ContentID, error) {
+func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time) (_ []refstore.ContentID, err error) {
+	defer classify(&err)
 	var ids []refstore.ContentID
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		return scanAll(ctx, tx, `DELETE FROM uploads WHERE expires <= $1 RETURNING account_id, sha256`,
 			[]any{millis(now)}, func(r *sql.Rows) error {
 				var id refstore.ContentID
@@ -88,6 +92,7 @@ func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time) ([]refs
 //  4. the asset is inserted, or overwritten keeping its id and creation date, with a
 //     modification date strictly after the previous one so that `v` always changes.
 func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, previous *refstore.Asset, err error) {
+	defer classify(&err)
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE uploads SET expires = expires
 			WHERE hash = $1 AND account_id = $2 AND user_id = $3 AND expires > $4`,
@@ -173,7 +178,8 @@ func errAsset() error {
 }
 
 // Asset finds the asset at an address of a segment.
-func (s *Store) Asset(ctx context.Context, account string, segmentID int64, addr refstore.Address) (*refstore.Asset, error) {
+func (s *Store) Asset(ctx context.Context, account string, segmentID int64, addr refstore.Address) (_ *refstore.Asset, err error) {
+	defer classify(&err)
 	a, err := scanAsset(s.read.QueryRowContext(ctx, `SELECT `+assetColumns+`
 		WHERE a.account_id = $1 AND a.segment_id = $2 AND a.locale = $3 AND a.folders = $4 AND a.name = $5`,
 		account, segmentID, addr.Locale, addr.FolderPath(), addr.Name), account)
@@ -184,7 +190,8 @@ func (s *Store) Asset(ctx context.Context, account string, segmentID int64, addr
 }
 
 // AssetByID finds an asset by its id.
-func (s *Store) AssetByID(ctx context.Context, account string, id int64) (*refstore.Asset, error) {
+func (s *Store) AssetByID(ctx context.Context, account string, id int64) (_ *refstore.Asset, err error) {
+	defer classify(&err)
 	a, err := scanAsset(s.read.QueryRowContext(ctx, `SELECT `+assetColumns+`
 		WHERE a.account_id = $1 AND a.id = $2`, account, id), account)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -194,7 +201,8 @@ func (s *Store) AssetByID(ctx context.Context, account string, id int64) (*refst
 }
 
 // SegmentAssets lists the assets of segments in the API's order.
-func (s *Store) SegmentAssets(ctx context.Context, account string, segmentIDs []int64) ([]refstore.Asset, error) {
+func (s *Store) SegmentAssets(ctx context.Context, account string, segmentIDs []int64) (_ []refstore.Asset, err error) {
+	defer classify(&err)
 	return segmentAssets(ctx, s.read, account, segmentIDs)
 }
 
@@ -226,9 +234,10 @@ func segmentAssets(ctx context.Context, q queryer, account string, segmentIDs []
 }
 
 // DeleteAssets deletes one asset of a segment, or all of them when addr is nil.
-func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int64, addr *refstore.Address) ([]refstore.Asset, error) {
+func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int64, addr *refstore.Address) (_ []refstore.Asset, err error) {
+	defer classify(&err)
 	var deleted []refstore.Asset
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2`,
 			account, segmentID); err != nil {
 			return err
@@ -252,7 +261,8 @@ func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int6
 }
 
 // AssetSegments calls fn for every segment that holds assets.
-func (s *Store) AssetSegments(ctx context.Context, fn func(account string, segmentID int64) error) error {
+func (s *Store) AssetSegments(ctx context.Context, fn func(account string, segmentID int64) error) (err error) {
+	defer classify(&err)
 	return scanAll(ctx, s.read, `SELECT DISTINCT account_id, segment_id FROM assets ORDER BY account_id, segment_id`,
 		nil, func(r *sql.Rows) error {
 			var account string
@@ -267,41 +277,80 @@ func (s *Store) AssetSegments(ctx context.Context, fn func(account string, segme
 const unreferenced = `NOT EXISTS (SELECT 1 FROM assets a WHERE a.account_id = blobs.account_id AND a.sha256 = blobs.sha256)
 	AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.account_id = blobs.account_id AND u.sha256 = blobs.sha256)`
 
-// CollectGarbage deletes the blob records nothing references any more and returns their
-// keys. The foreign keys from assets and uploads make a concurrent new reference fail the
-// delete rather than dangle.
-func (s *Store) CollectGarbage(ctx context.Context, candidates []refstore.ContentID) ([]refstore.BlobRef, error) {
-	var refs []refstore.BlobRef
-	collect := func(tx *sql.Tx, query string, args ...any) error {
-		return scanAll(ctx, tx, query, args, func(r *sql.Rows) error {
-			var ref refstore.BlobRef
-			err := r.Scan(&ref.Account, &ref.Key)
-			refs = append(refs, ref)
+// CollectGarbage marks unreferenced candidates and removes the blobs marked at least grace
+// ago. The foreign keys from assets and uploads make a concurrent new reference fail a
+// removal rather than dangle; such a blob is kept (and revived by the upload that
+// referenced it).
+func (s *Store) CollectGarbage(ctx context.Context, candidates []refstore.ContentID, now time.Time, grace time.Duration) (_ []refstore.BlobRef, err error) {
+	defer classify(&err)
+	marked := millis(now)
+	if candidates == nil {
+		if err := s.inTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE blobs SET garbage_since = $1 WHERE garbage_since IS NULL AND `+unreferenced, marked)
 			return err
-		})
+		}); err != nil {
+			return nil, err
+		}
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if candidates == nil {
-			return collect(tx, `DELETE FROM blobs WHERE `+unreferenced+` RETURNING account_id, blob_key`)
+	for _, c := range candidates {
+		if err := s.inTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE blobs SET garbage_since = $3
+				WHERE account_id = $1 AND sha256 = $2 AND garbage_since IS NULL AND `+unreferenced,
+				c.Account, c.SHA256, marked)
+			return err
+		}); err != nil {
+			return nil, err
 		}
-		for _, c := range candidates {
-			if err := collect(tx, `DELETE FROM blobs WHERE account_id = $1 AND sha256 = $2 AND `+unreferenced+`
-				RETURNING account_id, blob_key`, c.Account, c.SHA256); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	}
+	return s.purgeGarbage(ctx, millis(now.Add(-grace)))
+}
+
+// purgeGarbage removes the blobs marked at or before cutoff that are still unreferenced.
+func (s *Store) purgeGarbage(ctx context.Context, cutoff int64) ([]refstore.BlobRef, error) {
+	const purge = `DELETE FROM blobs WHERE garbage_since <= $1 AND ` + unreferenced + ` RETURNING account_id, blob_key`
+	var refs []refstore.BlobRef
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return collectKeys(ctx, tx, &refs, purge, cutoff) })
+	if !isForeignKeyViolation(err) {
+		return refs, err
+	}
+	// A blob gained a reference meanwhile: remove the others one by one.
+	var due []refstore.ContentID
+	if err := scanAll(ctx, s.read, `SELECT account_id, sha256 FROM blobs WHERE garbage_since <= $1`, []any{cutoff},
+		func(r *sql.Rows) error {
+			var c refstore.ContentID
+			err := r.Scan(&c.Account, &c.SHA256)
+			due = append(due, c)
+			return err
+		}); err != nil {
 		return nil, err
+	}
+	refs = nil
+	for _, c := range due {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			return collectKeys(ctx, tx, &refs, `DELETE FROM blobs WHERE account_id = $1 AND sha256 = $2
+				AND garbage_since <= $3 AND `+unreferenced+` RETURNING account_id, blob_key`, c.Account, c.SHA256, cutoff)
+		})
+		if err != nil && !isForeignKeyViolation(err) {
+			return refs, err
+		}
 	}
 	return refs, nil
 }
 
+func collectKeys(ctx context.Context, tx *sql.Tx, refs *[]refstore.BlobRef, query string, args ...any) error {
+	return scanAll(ctx, tx, query, args, func(r *sql.Rows) error {
+		var ref refstore.BlobRef
+		err := r.Scan(&ref.Account, &ref.Key)
+		*refs = append(*refs, ref)
+		return err
+	})
+}
+
 // BlobKnown reports whether a blob key is recorded.
-func (s *Store) BlobKnown(ctx context.Context, ref refstore.BlobRef) (bool, error) {
+func (s *Store) BlobKnown(ctx context.Context, ref refstore.BlobRef) (_ bool, err error) {
+	defer classify(&err)
 	var one int
-	err := s.read.QueryRowContext(ctx, `SELECT 1 FROM blobs WHERE account_id = $1 AND blob_key = $2`,
+	err = s.read.QueryRowContext(ctx, `SELECT 1 FROM blobs WHERE account_id = $1 AND blob_key = $2`,
 		ref.Account, ref.Key).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil

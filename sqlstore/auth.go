@@ -10,9 +10,10 @@ import (
 )
 
 // UserByKey finds the user that owns an API key of the account.
-func (s *Store) UserByKey(ctx context.Context, account, keyHash string) (int64, error) {
+func (s *Store) UserByKey(ctx context.Context, account, keyHash string) (_ int64, err error) {
+	defer classify(&err)
 	var user int64
-	err := s.read.QueryRowContext(ctx, `SELECT user_id FROM api_keys WHERE hash = $1 AND account_id = $2`,
+	err = s.read.QueryRowContext(ctx, `SELECT user_id FROM api_keys WHERE hash = $1 AND account_id = $2`,
 		keyHash, account).Scan(&user)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, refstore.Errorf(refstore.CodeInvalidKey, "Invalid private key.")
@@ -21,7 +22,8 @@ func (s *Store) UserByKey(ctx context.Context, account, keyHash string) (int64, 
 }
 
 // AddAPIKey adds a key to a user. Adding the same key to the same user again is a no-op.
-func (s *Store) AddAPIKey(ctx context.Context, k refstore.APIKey) error {
+func (s *Store) AddAPIKey(ctx context.Context, k refstore.APIKey) (err error) {
+	defer classify(&err)
 	return s.inTx(ctx, func(tx *sql.Tx) error { return addKey(ctx, tx, k) })
 }
 
@@ -46,12 +48,13 @@ func addKey(ctx context.Context, tx *sql.Tx, k refstore.APIKey) error {
 }
 
 // APIKeys lists a user's keys (ids and creation times only).
-func (s *Store) APIKeys(ctx context.Context, account string, userID int64) ([]refstore.APIKey, error) {
+func (s *Store) APIKeys(ctx context.Context, account string, userID int64) (_ []refstore.APIKey, err error) {
+	defer classify(&err)
 	if !exists(ctx, s.read, `SELECT 1 FROM users WHERE account_id = $1 AND id = $2`, account, userID) {
 		return nil, refstore.Errorf(refstore.CodeNotFound, "User %d does not exist in account %s.", userID, account)
 	}
 	keys := []refstore.APIKey{}
-	err := scanAll(ctx, s.read, `SELECT id, created FROM api_keys WHERE account_id = $1 AND user_id = $2 ORDER BY created, id`,
+	err = scanAll(ctx, s.read, `SELECT id, created FROM api_keys WHERE account_id = $1 AND user_id = $2 ORDER BY created, id`,
 		[]any{account, userID}, func(r *sql.Rows) error {
 			k := refstore.APIKey{Account: account, UserID: userID}
 			var created int64
@@ -64,9 +67,10 @@ func (s *Store) APIKeys(ctx context.Context, account string, userID int64) ([]re
 }
 
 // RevokeAPIKey deletes a key; its sessions go with it (foreign key cascade).
-func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, id string) error {
+func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, id string) (err error) {
+	defer classify(&err)
 	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM api_keys WHERE account_id = $1 AND user_id = $2 AND id = $3`,
 			account, userID, id)
 		if err == nil {
@@ -80,7 +84,8 @@ func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, 
 	return err
 }
 
-func (s *Store) CreateSession(ctx context.Context, ss refstore.Session) error {
+func (s *Store) CreateSession(ctx context.Context, ss refstore.Session) (err error) {
+	defer classify(&err)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, account_id, user_id, key_hash, created, last_used)
 			VALUES ($1, $2, $3, $4, $5, $6)`, ss.Hash, ss.Account, ss.UserID, ss.KeyHash, millis(ss.Created), millis(ss.LastUsed))
@@ -88,10 +93,11 @@ func (s *Store) CreateSession(ctx context.Context, ss refstore.Session) error {
 	})
 }
 
-func (s *Store) Session(ctx context.Context, hash string) (refstore.Session, error) {
+func (s *Store) Session(ctx context.Context, hash string) (_ refstore.Session, err error) {
+	defer classify(&err)
 	ss := refstore.Session{Hash: hash}
 	var created, used int64
-	err := s.read.QueryRowContext(ctx, `SELECT account_id, user_id, key_hash, created, last_used FROM sessions WHERE hash = $1`,
+	err = s.read.QueryRowContext(ctx, `SELECT account_id, user_id, key_hash, created, last_used FROM sessions WHERE hash = $1`,
 		hash).Scan(&ss.Account, &ss.UserID, &ss.KeyHash, &created, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ss, refstore.Errorf(refstore.CodeUnauthorized, "Token invalid or expired.")
@@ -100,23 +106,26 @@ func (s *Store) Session(ctx context.Context, hash string) (refstore.Session, err
 	return ss, err
 }
 
-func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
+func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) (err error) {
+	defer classify(&err)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_used = $2 WHERE hash = $1 AND last_used < $2`, hash, millis(at))
 		return err
 	})
 }
 
-func (s *Store) DeleteSession(ctx context.Context, hash string) error {
+func (s *Store) DeleteSession(ctx context.Context, hash string) (err error) {
+	defer classify(&err)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash)
 		return err
 	})
 }
 
-func (s *Store) DeleteSessionsIdleSince(ctx context.Context, before time.Time) (int64, error) {
+func (s *Store) DeleteSessionsIdleSince(ctx context.Context, before time.Time) (_ int64, err error) {
+	defer classify(&err)
 	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE last_used < $1`, millis(before))
 		if err == nil {
 			n, err = res.RowsAffected()

@@ -12,7 +12,8 @@ import (
 // UpsertCatalog adds or updates every entry of c in one transaction. Entries stored by
 // earlier calls and not named in c are kept. A document or segment may move to another
 // project or document only while it holds no assets (their files live under its folder).
-func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []refstore.APIKey) error {
+func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []refstore.APIKey) (err error) {
+	defer classify(&err)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for i := range c.Accounts {
 			if err := upsertAccount(ctx, tx, &c.Accounts[i]); err != nil {
@@ -202,9 +203,10 @@ func exists(ctx context.Context, q queryer, query string, args ...any) bool {
 }
 
 // AccountCatalog returns one account's catalog, without keys.
-func (s *Store) AccountCatalog(ctx context.Context, account string) (*refstore.CatalogAccount, error) {
+func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore.CatalogAccount, err error) {
+	defer classify(&err)
 	a := &refstore.CatalogAccount{ID: account}
-	err := s.read.QueryRowContext(ctx, `SELECT name FROM accounts WHERE id = $1`, account).Scan(&a.Name)
+	err = s.read.QueryRowContext(ctx, `SELECT name FROM accounts WHERE id = $1`, account).Scan(&a.Name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, refstore.Errorf(refstore.CodeNotFound, "Account %s does not exist.", account)
 	} else if err != nil {
@@ -314,9 +316,10 @@ func boolInt(b bool) int64 {
 }
 
 // Accounts lists the account ids.
-func (s *Store) Accounts(ctx context.Context) ([]string, error) {
+func (s *Store) Accounts(ctx context.Context) (_ []string, err error) {
+	defer classify(&err)
 	ids := []string{}
-	err := scanAll(ctx, s.read, `SELECT id FROM accounts ORDER BY id`, nil, func(r *sql.Rows) error {
+	err = scanAll(ctx, s.read, `SELECT id FROM accounts ORDER BY id`, nil, func(r *sql.Rows) error {
 		var id string
 		err := r.Scan(&id)
 		ids = append(ids, id)
@@ -326,7 +329,8 @@ func (s *Store) Accounts(ctx context.Context) ([]string, error) {
 }
 
 // RemoveEntry removes one catalog entry; foreign keys cascade to everything below it.
-func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) error {
+func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) (_ []refstore.BlobRef, err error) {
+	defer classify(&err)
 	var query, what string
 	var before []string // run first, with the account as $1
 	args := []any{e.Account, e.ID}
@@ -354,12 +358,20 @@ func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 		query, what = `DELETE FROM job_grants WHERE account_id = $1 AND job_id = $2 AND codyt = $3 AND user_id = $4`, "Grant"
 		args = append(args, e.Codyt, e.UserID)
 	default:
-		return fmt.Errorf("unknown catalog entry kind %d", e.Kind)
+		return nil, fmt.Errorf("unknown catalog entry kind %d", e.Kind)
 	}
 	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	var blobs []refstore.BlobRef
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range before {
 			if _, err := tx.ExecContext(ctx, q, e.Account); err != nil {
+				return err
+			}
+		}
+		if e.Kind == refstore.EntryAccount {
+			// The account's blobs go with it; their keys let the caller delete the bytes.
+			if err := collectKeys(ctx, tx, &blobs, `DELETE FROM blobs WHERE account_id = $1 RETURNING account_id, blob_key`,
+				e.Account); err != nil {
 				return err
 			}
 		}
@@ -371,12 +383,12 @@ func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n == 0 {
-		return refstore.Errorf(refstore.CodeNotFound, "%s not found.", what)
+		return nil, refstore.Errorf(refstore.CodeNotFound, "%s not found.", what)
 	}
-	return nil
+	return blobs, nil
 }
 
 // scanAll runs a query and calls fn for each row.

@@ -12,10 +12,10 @@ import (
 // A project scope counts only project grants; a job scope counts the project grant and the
 // grant on that job; a Flex document counts the project grant and the grants of every job
 // covering the document.
-func (s *Store) Access(ctx context.Context, p refstore.Principal, sc refstore.Scope) (refstore.Access, error) {
+func (s *Store) Access(ctx context.Context, p refstore.Principal, sc refstore.Scope) (_ refstore.Access, err error) {
+	defer classify(&err)
 	var acc refstore.Access
 	var rights int
-	var err error
 	switch sc.Kind {
 	case refstore.ScopeProject:
 		acc.ProjectID = sc.ID
@@ -61,9 +61,10 @@ func (s *Store) Access(ctx context.Context, p refstore.Principal, sc refstore.Sc
 
 // DocumentRights ORs the caller's project grant on the document's project with the grants
 // of every job that covers the document.
-func (s *Store) DocumentRights(ctx context.Context, p refstore.Principal, documentID int64) (refstore.Rights, error) {
+func (s *Store) DocumentRights(ctx context.Context, p refstore.Principal, documentID int64) (_ refstore.Rights, err error) {
+	defer classify(&err)
 	var rights refstore.Rights
-	err := scanAll(ctx, s.read, `SELECT g.rights FROM documents d
+	err = scanAll(ctx, s.read, `SELECT g.rights FROM documents d
 		JOIN project_grants g ON g.account_id = d.account_id AND g.project_id = d.project_id AND g.user_id = $2
 		WHERE d.account_id = $1 AND d.id = $3
 		UNION ALL
@@ -80,9 +81,10 @@ func (s *Store) DocumentRights(ctx context.Context, p refstore.Principal, docume
 }
 
 // Segment places one segment in its document and project.
-func (s *Store) Segment(ctx context.Context, account string, id int64) (refstore.SegmentRef, error) {
+func (s *Store) Segment(ctx context.Context, account string, id int64) (_ refstore.SegmentRef, err error) {
+	defer classify(&err)
 	ref := refstore.SegmentRef{ID: id}
-	err := s.read.QueryRowContext(ctx, `SELECT s.document_id, d.project_id FROM segments s
+	err = s.read.QueryRowContext(ctx, `SELECT s.document_id, d.project_id FROM segments s
 		JOIN documents d ON d.account_id = s.account_id AND d.id = s.document_id
 		WHERE s.account_id = $1 AND s.id = $2`, account, id).Scan(&ref.DocumentID, &ref.ProjectID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -92,7 +94,8 @@ func (s *Store) Segment(ctx context.Context, account string, id int64) (refstore
 }
 
 // Segments places several segments; unknown ids are left out.
-func (s *Store) Segments(ctx context.Context, account string, ids []int64) ([]refstore.SegmentRef, error) {
+func (s *Store) Segments(ctx context.Context, account string, ids []int64) (_ []refstore.SegmentRef, err error) {
+	defer classify(&err)
 	refs := make([]refstore.SegmentRef, 0, len(ids))
 	if len(ids) == 0 {
 		return refs, nil // "IN ()" is a syntax error on PostgreSQL
@@ -102,7 +105,7 @@ func (s *Store) Segments(ctx context.Context, account string, ids []int64) ([]re
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	err := scanAll(ctx, s.read, `SELECT s.id, s.document_id, d.project_id FROM segments s
+	err = scanAll(ctx, s.read, `SELECT s.id, s.document_id, d.project_id FROM segments s
 		JOIN documents d ON d.account_id = s.account_id AND d.id = s.document_id
 		WHERE s.account_id = $1 AND s.id IN (`+placeholders(2, len(ids))+`)`, args, func(r *sql.Rows) error {
 		var ref refstore.SegmentRef

@@ -95,7 +95,8 @@ func migrate(ctx context.Context, dialect goose.Dialect, db *sql.DB, opts ...goo
 }
 
 // Ping checks that both pools answer a query.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer classify(&err)
 	var one int
 	if err := s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return err

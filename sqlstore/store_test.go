@@ -99,6 +99,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"SegmentAssetsOrder", testSegmentAssetsOrder},
 		{"DeleteAssets", testDeleteAssets},
 		{"CollectGarbage", testCollectGarbage},
+		{"CollectGarbageGrace", testCollectGarbageGrace},
 		{"DeleteExpiredUploads", testDeleteExpiredUploads},
 		{"AssetSegments", testAssetSegments},
 	}
@@ -589,7 +590,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 	jbs51 := refstore.Scope{Kind: refstore.ScopeStandardJob, ID: 51}
 
 	// A project grant.
-	if err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProjectGrant, Account: "acme", ID: 10, UserID: 3}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProjectGrant, Account: "acme", ID: 10, UserID: 3}); err != nil {
 		t.Fatal(err)
 	}
 	if acc, _ := access(3, pr10); acc.Rights != 0 {
@@ -599,7 +600,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("user 3's job grant changed: %s", acc.Rights)
 	}
 	// A job grant: the Codyt one of job 50 only.
-	if err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, Codyt: true, UserID: 2}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, Codyt: true, UserID: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if acc, _ := access(2, jbc50); acc.Rights != 0 {
@@ -609,7 +610,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("user 2 lost the standard job 50 grant: %s", acc.Rights)
 	}
 	// A job: the standard job 50 only; its grants go with it.
-	if err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJob, Account: "acme", ID: 50}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJob, Account: "acme", ID: 50}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := access(2, jbs50); refstore.ErrorCode(err) != refstore.CodeScopeNotFound {
@@ -625,7 +626,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		}
 	}
 	// A segment: its assets go.
-	if err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: 1101}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: 1101}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Segment(ctx, "acme", 1101); refstore.ErrorCode(err) != refstore.CodeSegmentNotFound {
@@ -635,7 +636,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("segment 1101's assets survived: %v", paths(as))
 	}
 	// A document: its segments, assets and job coverage go.
-	if err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryDocument, Account: "acme", ID: 100}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryDocument, Account: "acme", ID: 100}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Segment(ctx, "acme", 1001); refstore.ErrorCode(err) != refstore.CodeSegmentNotFound {
@@ -645,7 +646,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("job 51 after document 100 went: %v, %v", acc.Documents, err)
 	}
 	// A user: keys, sessions, grants and uploads go.
-	if err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryUser, Account: "acme", ID: 2}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryUser, Account: "acme", ID: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.UserByKey(ctx, "acme", "h2"); refstore.ErrorCode(err) != refstore.CodeInvalidKey {
@@ -658,7 +659,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("upload of a removed user: %v", err)
 	}
 	// A project: documents, segments, assets, jobs and grants go; project 20 stays.
-	if err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProject, Account: "acme", ID: 10}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProject, Account: "acme", ID: 10}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := access(1, pr10); refstore.ErrorCode(err) != refstore.CodeScopeNotFound {
@@ -694,7 +695,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	refs, err := s.CollectGarbage(ctx, nil)
+	refs, err := s.CollectGarbage(ctx, nil, time.Now(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -721,12 +722,12 @@ func testRemoveEntryNotFound(t *testing.T, s *Store) {
 		{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, UserID: 3},
 		{Kind: refstore.EntryJobGrant, Account: "acme", ID: 51, Codyt: true, UserID: 3},
 	} {
-		err := s.RemoveEntry(t.Context(), e)
+		_, err := s.RemoveEntry(t.Context(), e)
 		if refstore.ErrorCode(err) != refstore.CodeNotFound {
 			t.Errorf("RemoveEntry(%+v) = %v, want %s", e, err, refstore.CodeNotFound)
 		}
 	}
-	if err := s.RemoveEntry(t.Context(), refstore.Entry{Kind: 0, Account: "acme", ID: 10}); err == nil {
+	if _, err := s.RemoveEntry(t.Context(), refstore.Entry{Kind: 0, Account: "acme", ID: 10}); err == nil {
 		t.Error("RemoveEntry of kind 0 succeeded")
 	}
 	// Nothing was removed.
@@ -751,8 +752,12 @@ func testRemoveAccount(t *testing.T, s *Store) {
 	o := upload(t, s, "other", 1, "x")
 	mustAttach(t, s, o, 1001, addr("", "", "a.png"))
 
-	if err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryAccount, Account: "acme"}); err != nil {
+	removed, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryAccount, Account: "acme"})
+	if err != nil {
 		t.Fatalf("removing an account with assets, uploads, keys and sessions: %v", err)
+	}
+	if len(removed) != 2 || removed[0].Account != "acme" || removed[1].Account != "acme" {
+		t.Fatalf("removing the account returned blobs %v, want acme's two", removed)
 	}
 	if _, err := s.AccountCatalog(ctx, "acme"); refstore.ErrorCode(err) != refstore.CodeNotFound {
 		t.Fatalf("AccountCatalog after removal: %v", err)
@@ -1412,7 +1417,7 @@ func testCollectGarbage(t *testing.T, s *Store) {
 	theirs := upload(t, s, "other", 1, "orphan", expires(t0.Add(time.Minute)))
 
 	// While everything is referenced, nothing goes.
-	if refs, err := s.CollectGarbage(ctx, nil); err != nil || len(refs) != 0 {
+	if refs, err := s.CollectGarbage(ctx, nil, time.Now(), 0); err != nil || len(refs) != 0 {
 		t.Fatalf("CollectGarbage with everything referenced = %v, %v", blobKeys(refs), err)
 	}
 	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(time.Minute)); err != nil {
@@ -1427,7 +1432,7 @@ func testCollectGarbage(t *testing.T, s *Store) {
 		{Account: "acme", SHA256: pending.SHA256},  // a live upload holds it
 		{Account: "acme", SHA256: orphan.SHA256},   // free
 		{Account: "acme", SHA256: sha("never")},    // unknown
-	})
+	}, time.Now(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1442,11 +1447,11 @@ func testCollectGarbage(t *testing.T, s *Store) {
 		t.Fatal("collecting acme's content collected other's")
 	}
 	// An empty candidate list collects nothing.
-	if refs, err := s.CollectGarbage(ctx, []refstore.ContentID{}); err != nil || len(refs) != 0 {
+	if refs, err := s.CollectGarbage(ctx, []refstore.ContentID{}, time.Now(), 0); err != nil || len(refs) != 0 {
 		t.Fatalf("CollectGarbage([]) = %v, %v", blobKeys(refs), err)
 	}
 	// nil: everything unreferenced, in every account.
-	refs, err = s.CollectGarbage(ctx, nil)
+	refs, err = s.CollectGarbage(ctx, nil, time.Now(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1459,7 +1464,7 @@ func testCollectGarbage(t *testing.T, s *Store) {
 			t.Fatalf("referenced blob %v was collected", ref)
 		}
 	}
-	if refs, err := s.CollectGarbage(ctx, nil); err != nil || len(refs) != 0 {
+	if refs, err := s.CollectGarbage(ctx, nil, time.Now(), 0); err != nil || len(refs) != 0 {
 		t.Fatalf("a second CollectGarbage = %v, %v", blobKeys(refs), err)
 	}
 	// What is left still works.
@@ -1511,7 +1516,7 @@ func testDeleteExpiredUploads(t *testing.T, s *Store) {
 	if as := listAssets(t, s, "acme", 1001); len(as) != 1 {
 		t.Fatalf("assets after the uploads expired: %v", paths(as))
 	}
-	refs, err := s.CollectGarbage(ctx, ids)
+	refs, err := s.CollectGarbage(ctx, ids, time.Now(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1556,5 +1561,55 @@ func testAssetSegments(t *testing.T, s *Store) {
 	err := s.AssetSegments(t.Context(), func(string, int64) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Fatalf("AssetSegments with a failing fn = %v after %d calls", err, calls)
+	}
+}
+
+// With a grace period a blob that lost its last reference is only marked; it goes once
+// it has been garbage for the whole period, and a new upload of its bytes revives it.
+func testCollectGarbageGrace(t *testing.T, s *Store) {
+	ctx := t.Context()
+	loadCatalog(t, s)
+	const grace = 10 * time.Minute
+	u := upload(t, s, "acme", 1, "bytes", expires(t0.Add(time.Minute)))
+	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	ref := refstore.BlobRef{Account: "acme", Key: u.BlobKey}
+	collect := func(at time.Duration, candidates []refstore.ContentID) []string {
+		t.Helper()
+		refs, err := s.CollectGarbage(ctx, candidates, t0.Add(at), grace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return blobKeys(refs)
+	}
+	if got := collect(3*time.Minute, []refstore.ContentID{{Account: "acme", SHA256: u.SHA256}}); len(got) != 0 {
+		t.Fatalf("a blob just marked was removed: %v", got)
+	}
+	if got := collect(8*time.Minute, nil); len(got) != 0 {
+		t.Fatalf("a blob marked 5 minutes ago was removed: %v", got)
+	}
+	if known, _ := s.BlobKnown(ctx, ref); !known {
+		t.Fatal("a marked blob is no longer known")
+	}
+	// The same bytes uploaded again: the marked blob is reused and revived.
+	again := upload(t, s, "acme", 1, "bytes", expires(t0.Add(20*time.Minute)))
+	if again.BlobKey != u.BlobKey {
+		t.Fatalf("the second upload got blob %s, want the marked %s", again.BlobKey, u.BlobKey)
+	}
+	if got := collect(14*time.Minute, nil); len(got) != 0 {
+		t.Fatalf("a revived blob was removed: %v", got)
+	}
+	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(21*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(22*time.Minute, nil); len(got) != 0 {
+		t.Fatalf("the blob was removed when marked again: %v", got)
+	}
+	if got, want := collect(32*time.Minute, nil), blobKeys([]refstore.BlobRef{ref}); !slices.Equal(got, want) {
+		t.Fatalf("after the grace period CollectGarbage = %v, want %v", got, want)
+	}
+	if known, _ := s.BlobKnown(ctx, ref); known {
+		t.Fatal("the removed blob is still known")
 	}
 }

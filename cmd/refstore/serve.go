@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,21 +20,23 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/refstore/refstore/filestore"
 	refhttp "github.com/refstore/refstore/http"
 	"github.com/refstore/refstore/service"
-	"github.com/refstore/refstore/sqlstore"
 )
 
 type serveConfig struct {
 	addr          string
-	data          string
+	stores        storeURLs
 	publicURL     string
 	maxUpload     byteSize
 	tokenTTL      time.Duration
 	fileTokenTTL  time.Duration
 	sweepInterval time.Duration
 	shutdownGrace time.Duration
+	deleteGrace   time.Duration
+	orphanGrace   time.Duration
+	orphanSweep   time.Duration
+	presign       time.Duration
 	logFormat     string
 	logLevel      string
 }
@@ -47,13 +50,19 @@ func serveCommand() *cobra.Command {
 	}
 	f := envFlags{fs: cmd.Flags()}
 	f.String(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	f.String(&c.data, "data", "./refstore-data", "data directory")
+	f.String(&c.stores.data, "data", "./refstore-data", "data directory")
+	f.String(&c.stores.metadata, "metadata", "", "metadata store: sqlite:PATH or postgres://… (default sqlite:{data}/meta.db)")
+	f.String(&c.stores.blobs, "blobs", "", "blob store: file:PATH or s3://BUCKET?endpoint=…&region=…&path-style=true (default file:{data})")
 	f.String(&c.publicURL, "public-url", "", "base of the download URLs in asset JSON (default: from each request)")
 	f.Size(&c.maxUpload, "max-upload-size", 5<<30, "hard limit of one upload")
 	f.Duration(&c.tokenTTL, "token-ttl", 30*time.Minute, "sessions expire after this long without use")
 	f.Duration(&c.fileTokenTTL, "file-token-ttl", 24*time.Hour, "file tokens expire this long after upload")
 	f.Duration(&c.sweepInterval, "sweep-interval", time.Minute, "how often expired sessions and uploads are removed")
 	f.Duration(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long in-flight requests may finish on shutdown")
+	f.Duration(&c.deleteGrace, "delete-grace", -1, "how long unreferenced bytes stay readable before deletion (default 0 on files, 15m on S3)")
+	f.Duration(&c.orphanGrace, "orphan-grace", time.Hour, "bytes no metadata names are deleted by the orphan sweep once this old")
+	f.Duration(&c.orphanSweep, "orphan-sweep-interval", time.Hour, "how often bytes without metadata are looked for")
+	f.Duration(&c.presign, "presign-downloads", 0, "S3 only: redirect downloads to presigned URLs valid this long (0: stream through the node)")
 	f.String(&c.logFormat, "log-format", "text", "log format: text or json")
 	f.String(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -88,42 +97,52 @@ func serve(ctx context.Context, c serveConfig) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	blobs, err := filestore.Open(c.data)
+	st, err := openStores(ctx, c.stores)
 	if err != nil {
 		return err
 	}
-	defer blobs.Close()
-	meta, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(c.data, "meta.db"))
-	if err != nil {
-		return err
+	defer st.Close()
+	deleteGrace := c.deleteGrace
+	if deleteGrace < 0 {
+		deleteGrace = 0
+		if st.s3 {
+			deleteGrace = 15 * time.Minute
+		}
 	}
-	defer meta.Close()
-	svc := service.New(meta, blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
-		MaxUploadSize: int64(c.maxUpload)}, log)
-	if blobs.Unclean() {
-		log.Warn("the previous run did not shut down cleanly; recovering")
-		rep, err := svc.Recover(ctx, time.Now())
+	svc := service.New(st.meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
+		MaxUploadSize: int64(c.maxUpload), DeleteGrace: deleteGrace, OrphanGrace: c.orphanGrace}, log)
+	if st.files != nil && st.files.Unclean() {
+		// Alone on the directory, everything unnamed is a leftover and the tree can be
+		// rebuilt; shared with live nodes, only what is older than the orphan grace is.
+		alone := !st.files.Shared()
+		before := time.Now()
+		if !alone {
+			before = before.Add(-c.orphanGrace)
+		}
+		log.Warn("a process using the data directory did not shut down cleanly; recovering", "alone", alone)
+		rep, err := svc.Recover(ctx, before, alone)
 		if err != nil {
 			return fmt.Errorf("recovery: %w", err)
 		}
 		log.Info("recovered", "orphan_blobs", rep.OrphanBlobs, "unreferenced_blobs", rep.Unreferenced,
-			"links_placed", rep.Mirror.Placed, "files_removed", rep.Mirror.Removed, "blobs_missing", rep.Mirror.Missing, "took", rep.Duration)
+			"links_placed", rep.Mirror.Placed, "files_removed", rep.Mirror.Removed, "blobs_missing", rep.Mirror.Missing,
+			"took", rep.Duration)
 	}
-	adminToken, err := adminToken(c.data, log)
+	adminToken, err := adminToken(c.stores.data, !c.stores.embedded(), log)
 	if err != nil {
 		return err
 	}
-	handler := refhttp.NewServer(svc, refhttp.Config{PublicURL: c.publicURL, AdminToken: adminToken}, log)
+	handler := refhttp.NewServer(svc, refhttp.Config{PublicURL: c.publicURL, AdminToken: adminToken, PresignTTL: c.presign}, log)
 	srv := refhttp.NewHTTPServer(c.addr, handler, log)
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "data", c.data)
+	log.Info("listening", "addr", ln.Addr().String(), "metadata", redactURL(c.stores.metadataURL()), "blobs", c.stores.blobsURL())
 
 	sweepCtx, stopSweeper := context.WithCancel(ctx)
 	defer stopSweeper()
-	go svc.RunSweeper(sweepCtx, c.sweepInterval)
+	go svc.RunSweepers(sweepCtx, c.sweepInterval, c.orphanSweep)
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -154,9 +173,16 @@ func serve(ctx context.Context, c serveConfig) error {
 
 // adminToken returns REFSTORE_ADMIN_TOKEN, or the token in {data}/admin.token, creating
 // one (mode 0600) on first start.
-func adminToken(data string, log *slog.Logger) (string, error) {
+func adminToken(data string, cluster bool, log *slog.Logger) (string, error) {
 	if t := os.Getenv("REFSTORE_ADMIN_TOKEN"); t != "" {
 		return t, nil
+	}
+	if cluster {
+		log.Warn("REFSTORE_ADMIN_TOKEN is not set: this node uses its own admin token from its data directory; " +
+			"set the same REFSTORE_ADMIN_TOKEN on every node")
+	}
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return "", err
 	}
 	root, err := os.OpenRoot(data)
 	if err != nil {
@@ -182,3 +208,11 @@ func adminToken(data string, log *slog.Logger) (string, error) {
 }
 
 var _ http.Handler = (*refhttp.Server)(nil)
+
+// redactURL hides a password in a URL before it is logged.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return raw
+}
