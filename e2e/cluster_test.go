@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"os"
+
+	"github.com/refstore/refstore/internal/testenv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,14 +13,23 @@ import (
 type backend struct {
 	name  string
 	nodes int
-	// prepare returns the extra flags and environment of the nodes of one new cluster,
-	// which share the storage it sets up. nil for the embedded default.
-	prepare func(t testing.TB) (args, env []string)
+	// prepare sets up the storage of one new cluster and returns the options its nodes
+	// share (flags, environment, data directory). nil for the embedded default.
+	prepare func(t testing.TB) nodeOptions
 }
 
-// backends lists the configurations every forEachBackend test runs against.
+// backends lists the configurations every forEachBackend test runs against: the embedded
+// default; two nodes on PostgreSQL sharing one data directory for the files; two nodes on
+// PostgreSQL and S3 (versitygw). Requests rotate over the nodes.
 var backends = []backend{
 	{name: "embedded", nodes: 1},
+	{name: "postgres-files", nodes: 2, prepare: func(t testing.TB) nodeOptions {
+		return nodeOptions{Data: t.TempDir(), Args: []string{"--metadata", testenv.Postgres(t)}}
+	}},
+	{name: "postgres-s3", nodes: 2, prepare: func(t testing.TB) nodeOptions {
+		s3 := testenv.StartS3(t)
+		return nodeOptions{Args: []string{"--metadata", testenv.Postgres(t), "--blobs", s3.URL()}, Env: s3.Env()}
+	}},
 }
 
 // cluster is a set of nodes serving the same data. Requests rotate over the nodes, so a
@@ -39,12 +50,13 @@ func (c *cluster) url() string {
 func startCluster(t testing.TB, b backend, args ...string) *cluster {
 	t.Helper()
 	c := &cluster{backend: b}
-	var bargs, env []string
+	var opts nodeOptions
 	if b.prepare != nil {
-		bargs, env = b.prepare(t)
+		opts = b.prepare(t)
 	}
+	opts.Args = append(opts.Args, args...)
 	for range b.nodes {
-		c.nodes = append(c.nodes, startNode(t, nodeOptions{Args: append(append([]string{}, bargs...), args...), Env: env}))
+		c.nodes = append(c.nodes, startNode(t, opts))
 	}
 	return c
 }
