@@ -90,8 +90,15 @@ type Session struct {
 type AuthStore interface {
 	// UserByKey finds the user owning an API key of the account.
 	UserByKey(ctx context.Context, account, keyHash string) (int64, error)
+	// AddAPIKey stores k as given (its ID, Hash and Created), so that a key's hash moved
+	// from another store keeps the key working. Adding a key the user already has is a
+	// no-op; a key of another user is CodeConflict.
 	AddAPIKey(ctx context.Context, k APIKey) error
+	// APIKeys lists a user's keys (ids and creation times, without hashes).
 	APIKeys(ctx context.Context, account string, userID int64) ([]APIKey, error)
+	// AccountAPIKeys lists every key of an account with its hash, sorted by user and id,
+	// for export.
+	AccountAPIKeys(ctx context.Context, account string) ([]APIKey, error)
 	// RevokeAPIKey removes a key and ends every session opened with it.
 	RevokeAPIKey(ctx context.Context, account string, userID int64, id string) error
 
@@ -152,6 +159,19 @@ type AssetStore interface {
 	DeleteAssets(ctx context.Context, account string, segmentID int64, a *Address) ([]Asset, error)
 	// AssetSegments calls fn for every segment that holds assets.
 	AssetSegments(ctx context.Context, fn func(account string, segmentID int64) error) error
+
+	// ContentBlob finds the blob holding one content of an account: its key and size, and
+	// false when the account holds no such bytes.
+	ContentBlob(ctx context.Context, c ContentID) (key string, size int64, ok bool, err error)
+	// ImportAsset places an asset loaded from an export, with its own id, address, content
+	// type and dates, in one transaction: it records the blob a.BlobKey names (when the
+	// account already holds the same bytes, that blob is used and the caller deletes its
+	// copy; an empty a.BlobKey means the bytes must already be there, CodeNotFound
+	// otherwise), checks that the segment lies in a.DocumentID of a.ProjectID and that the
+	// address fits its layout (CodeConflict, as Attach), and inserts the asset. An asset
+	// at the same address is replaced, and returned as previous; an asset with the same id
+	// at another address is CodeConflict. The returned asset names the blob it uses.
+	ImportAsset(ctx context.Context, a *Asset) (asset, previous *Asset, err error)
 
 	// CollectGarbage marks the candidate blobs that no asset or upload references any
 	// more as garbage at now (nil candidates: every blob, a full scan), then removes the

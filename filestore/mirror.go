@@ -36,6 +36,9 @@ func mirrorPath(a *refstore.Asset) (string, error) {
 // there: the link is made under tmp/ and renamed over the target, so readers of the tree
 // see the old file or the new one, never none.
 func (s *Store) Place(_ context.Context, a *refstore.Asset) error {
+	if s.readOnly {
+		return errReadOnly
+	}
 	target, err := mirrorPath(a)
 	if err != nil {
 		return err
@@ -122,6 +125,9 @@ func (s *Store) copyFile(src, dst string) error {
 
 // Remove unlinks the asset's file and the folders it leaves empty, up to the document's.
 func (s *Store) Remove(_ context.Context, a *refstore.Asset) error {
+	if s.readOnly {
+		return errReadOnly
+	}
 	target, err := mirrorPath(a)
 	if err != nil {
 		return err
@@ -149,6 +155,9 @@ func (s *Store) pruneEmpty(dir, stop string) {
 
 // RemoveFolder removes a whole account's, project's, document's or segment's folder.
 func (s *Store) RemoveFolder(_ context.Context, f refstore.Folder) error {
+	if s.readOnly {
+		return errReadOnly
+	}
 	if !refstore.ValidAccountID(f.Account) {
 		return fmt.Errorf("invalid account id %q", f.Account)
 	}

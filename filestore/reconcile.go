@@ -15,6 +15,9 @@ import (
 // file is a link to its blob, and nothing else is left in the tree. It runs after an
 // unclean shutdown, before the service accepts requests, and from fsck.
 func (s *Store) Reconcile(ctx context.Context, src refstore.AssetSource) (refstore.ReconcileReport, error) {
+	if s.readOnly {
+		return refstore.ReconcileReport{}, errReadOnly
+	}
 	r := reconciler{s: s, src: src, done: map[segKey]bool{}}
 	accounts, err := readDir(s.root, accountsDir)
 	if err != nil {

@@ -35,13 +35,14 @@ import (
 
 // Store is the filesystem blob store.
 type Store struct {
-	root    *os.Root
-	lock    *os.File
-	shared  bool
-	tmp     string   // this process's folder for files being written
-	tmpLock *os.File // shared mode: held while tmp is in use
-	unclean bool
-	locks   stripedLocks
+	root     *os.Root
+	lock     *os.File
+	shared   bool
+	readOnly bool
+	tmp      string   // this process's folder for files being written
+	tmpLock  *os.File // shared mode: held while tmp is in use
+	unclean  bool
+	locks    stripedLocks
 }
 
 // Options configure Open.
@@ -50,7 +51,24 @@ type Options struct {
 	// a PostgreSQL metadata store. Each keeps its files in progress in a folder of its own
 	// under tmp/, and a process that finds the folder of a dead one removes it.
 	Shared bool
+	// ReadOnly opens the directory for reading only, next to a process that may hold it
+	// (a running server): no lock is taken, nothing is created, cleaned up or marked, and
+	// every write fails. Blobs are immutable once named, so reading them while a server
+	// writes is safe; one may vanish when the server deletes it (fs.ErrNotExist).
+	ReadOnly bool
 }
+
+// ErrInUse is what Open returns (wrapped) when another process holds the directory.
+var ErrInUse = errors.New("data directory in use")
+
+// errReadOnly is what every write of a read-only store returns.
+var errReadOnly = errors.New("the data directory is open read-only")
+
+// inUseError keeps Open's message and matches ErrInUse.
+type inUseError struct{ msg string }
+
+func (e *inUseError) Error() string        { return e.msg }
+func (e *inUseError) Is(target error) bool { return target == ErrInUse }
 
 var (
 	_ refstore.BlobStore = (*Store)(nil)
@@ -67,8 +85,15 @@ const (
 // Open opens (creating it if needed) a data directory. Without Options.Shared the process
 // holds it alone: files left in tmp/ by an earlier process are removed, and Unclean
 // reports whether that process ended without closing the store, in which case the caller
-// should reconcile.
+// should reconcile. With Options.ReadOnly the directory must exist, and is only read.
 func Open(dir string, opts Options) (*Store, error) {
+	if opts.ReadOnly {
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
+		}
+		return &Store{root: root, readOnly: true}, nil
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -89,9 +114,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.lock.Close()
 		root.Close()
 		if opts.Shared {
-			return nil, fmt.Errorf("data directory %s is in use by a refstore process that holds it alone", dir)
+			return nil, &inUseError{fmt.Sprintf("data directory %s is in use by a refstore process that holds it alone", dir)}
 		}
-		return nil, fmt.Errorf("data directory %s is in use by another refstore process", dir)
+		return nil, &inUseError{fmt.Sprintf("data directory %s is in use by another refstore process", dir)}
 	}
 	if err := s.prepare(); err != nil {
 		s.Close()
@@ -163,6 +188,9 @@ func (s *Store) Unclean() bool { return s.unclean }
 
 // Close marks a clean shutdown and releases the directory.
 func (s *Store) Close() error {
+	if s.readOnly {
+		return s.root.Close()
+	}
 	var err error
 	if s.shared {
 		if s.tmpLock != nil {
@@ -185,6 +213,10 @@ func (s *Store) Close() error {
 
 // Ping checks that the data directory is still reachable.
 func (s *Store) Ping(context.Context) error {
+	if s.readOnly {
+		_, err := s.root.Stat(".")
+		return err
+	}
 	_, err := s.root.Stat(s.tmp)
 	return err
 }
@@ -218,6 +250,9 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return
 
 // Put writes r to a temporary file, fsyncs it, and renames it to a fresh key.
 func (s *Store) Put(ctx context.Context, account string, r io.Reader) (string, int64, error) {
+	if s.readOnly {
+		return "", 0, errReadOnly
+	}
 	if !refstore.ValidAccountID(account) {
 		return "", 0, fmt.Errorf("invalid account id %q", account)
 	}
@@ -276,6 +311,9 @@ func (s *Store) Open(_ context.Context, ref refstore.BlobRef, _ int64) (io.ReadS
 
 // Delete removes a blob. Readers that opened it keep reading the bytes.
 func (s *Store) Delete(_ context.Context, ref refstore.BlobRef) error {
+	if s.readOnly {
+		return errReadOnly
+	}
 	p, err := blobPath(ref)
 	if err != nil {
 		return err

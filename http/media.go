@@ -70,7 +70,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 		if v := q.Get("filename"); v != "" {
 			name = v
 		}
-		u, token, err := s.svc.Upload(r.Context(), principal(r), name, bodyReader{r: part, mr: mr, end: end}, maxSize)
+		u, token, err := s.svc.Upload(r.Context(), principal(r), name, &bodyReader{r: part, mr: mr, end: end}, maxSize)
 		if err != nil {
 			return err
 		}
@@ -102,18 +102,25 @@ func partFileName(p *multipart.Part) (string, bool) {
 // bodyReader turns failures to read the request body into a 400 that says so. At the
 // end of the file part it reads the rest of the multipart body, so that a body cut off
 // before its closing delimiter fails the upload (and keeps nothing) instead of passing.
+// Its end is sticky: a reader that reads again after io.EOF (the S3 store does, when a
+// file is an exact multiple of its part size) gets io.EOF again.
 type bodyReader struct {
-	r   io.Reader
-	mr  *multipart.Reader
-	end *multipartEnd
+	r    io.Reader
+	mr   *multipart.Reader
+	end  *multipartEnd
+	done bool
 }
 
-func (b bodyReader) Read(p []byte) (int, error) {
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
 	n, err := b.r.Read(p)
 	if err == io.EOF {
 		if err := finishMultipart(b.mr, b.end); err != nil {
 			return n, malformedBody(err)
 		}
+		b.done = true
 		return n, io.EOF
 	}
 	if err != nil {

@@ -48,6 +48,10 @@ func ParseURL(raw string) (Config, error) {
 	if err != nil || u.Scheme != "s3" || u.Host == "" {
 		return Config{}, fmt.Errorf("blob URL %q: want s3://BUCKET[/PREFIX]?endpoint=…&region=…&path-style=true", raw)
 	}
+	if u.User != nil {
+		// Not echoed: the URL is logged, and secrets never are.
+		return Config{}, errors.New("blob URL: credentials do not go in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	}
 	q := u.Query()
 	c := Config{Bucket: u.Host, Prefix: strings.Trim(u.Path, "/"), Endpoint: q.Get("endpoint"), Region: q.Get("region")}
 	if c.Prefix != "" {
@@ -238,7 +242,7 @@ func (s *Store) Delete(ctx context.Context, ref refstore.BlobRef) error {
 	return classify(err)
 }
 
-// Walk lists every blob object with its modification time.
+// Walk lists every blob object with its modification time, or a little later: never earlier.
 func (s *Store) Walk(ctx context.Context, fn func(ref refstore.BlobRef, mod time.Time) error) error {
 	prefix := s.cfg.Prefix + "accounts/"
 	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.cfg.Bucket, Prefix: &prefix})
@@ -253,7 +257,10 @@ func (s *Store) Walk(ctx context.Context, fn func(ref refstore.BlobRef, mod time
 			if len(el) != 4 || el[1] != "blobs" || !validKey(el[3]) {
 				continue
 			}
-			if err := fn(refstore.BlobRef{Account: el[0], Key: el[3]}, aws.ToTime(o.LastModified)); err != nil {
+			// Listings give dates to the second: report the latest time the object may
+			// have been written, so that a sweep never takes a young object for an old one.
+			mod := aws.ToTime(o.LastModified).Add(time.Second)
+			if err := fn(refstore.BlobRef{Account: el[0], Key: el[3]}, mod); err != nil {
 				return err
 			}
 		}
@@ -273,7 +280,9 @@ func (s *Store) AbortStaleUploads(ctx context.Context, before time.Time) (int, e
 			return n, classify(err)
 		}
 		for _, u := range out.Uploads {
-			if u.Initiated != nil && u.Initiated.Before(before) {
+			// Dates are to the second: an upload listed as initiated at t may have started
+			// up to a second later, and must not be taken for a stale one.
+			if u.Initiated != nil && u.Initiated.Add(time.Second).Before(before) {
 				if _, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.cfg.Bucket,
 					Key: u.Key, UploadId: u.UploadId}); err != nil {
 					return n, classify(err)
@@ -305,8 +314,10 @@ func classify(err error) error {
 			return &refstore.Error{Code: refstore.CodeUnavailable, Message: "The blob store refused the credentials.", Err: err}
 		}
 	}
+	// A request that got no answer at all (connection refused or reset) carries status 0:
+	// that is an unavailable store, not a client error.
 	var respErr *awshttp.ResponseError
-	if errors.As(err, &respErr) && respErr.HTTPStatusCode() < 500 && respErr.HTTPStatusCode() != 429 {
+	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 400 && respErr.HTTPStatusCode() < 500 && respErr.HTTPStatusCode() != 429 {
 		return err
 	}
 	if errors.Is(err, context.Canceled) {

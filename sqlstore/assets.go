@@ -357,3 +357,116 @@ func (s *Store) BlobKnown(ctx context.Context, ref refstore.BlobRef) (_ bool, er
 	}
 	return err == nil, err
 }
+
+// ContentBlob finds the account's blob holding the bytes with the given SHA-256.
+func (s *Store) ContentBlob(ctx context.Context, c refstore.ContentID) (key string, size int64, ok bool, err error) {
+	defer classify(&err)
+	err = s.read.QueryRowContext(ctx, `SELECT blob_key, size FROM blobs WHERE account_id = $1 AND sha256 = $2`,
+		c.Account, c.SHA256).Scan(&key, &size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, false, nil
+	}
+	return key, size, err == nil, err
+}
+
+// ImportAsset places an asset of an export, in one transaction:
+//  1. bumping the segment's rev serialises every writer of the segment, and checks that
+//     the segment lies in the asset's document, which must lie in the asset's project;
+//  2. the blob is recorded, or the account's blob of the same bytes is used (and revived
+//     if it was marked as garbage);
+//  3. the address must fit the segment's layout, and the id must not name an asset at
+//     another address;
+//  4. the asset is inserted with its id and dates, replacing an asset at its address.
+func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, previous *refstore.Asset, err error) {
+	defer classify(&err)
+	a := *in
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2 AND document_id = $3`,
+			a.Account, a.SegmentID, a.DocumentID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return refstore.Errorf(refstore.CodeSegmentNotFound, "Segment %d does not exist in document %d.", a.SegmentID, a.DocumentID)
+		}
+		var project int64
+		if err := tx.QueryRowContext(ctx, `SELECT project_id FROM documents WHERE account_id = $1 AND id = $2`,
+			a.Account, a.DocumentID).Scan(&project); err != nil {
+			return err
+		}
+		if project != a.ProjectID {
+			return refstore.Errorf(refstore.CodeConflict, "Document %d belongs to project %d, not to project %d.",
+				a.DocumentID, project, a.ProjectID)
+		}
+		if a.BlobKey != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (account_id, sha256, blob_key, size, created)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, sha256) DO UPDATE SET garbage_since = NULL`,
+				a.Account, a.SHA256, a.BlobKey, a.Size, millis(time.Now())); err != nil {
+				return err
+			}
+		} else {
+			res, err := tx.ExecContext(ctx, `UPDATE blobs SET garbage_since = NULL WHERE account_id = $1 AND sha256 = $2`,
+				a.Account, a.SHA256)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return refstore.Errorf(refstore.CodeNotFound, "The account holds no bytes with SHA-256 %s.", a.SHA256)
+			}
+		}
+		var size int64
+		if err := tx.QueryRowContext(ctx, `SELECT blob_key, size FROM blobs WHERE account_id = $1 AND sha256 = $2`,
+			a.Account, a.SHA256).Scan(&a.BlobKey, &size); err != nil {
+			return err
+		}
+		if size != a.Size {
+			return refstore.Errorf(refstore.CodeConflict, "The account's bytes with SHA-256 %s are %d bytes long, not %d.",
+				a.SHA256, size, a.Size)
+		}
+		existing, err := segmentAssets(ctx, tx, a.Account, []int64{a.SegmentID})
+		if err != nil {
+			return err
+		}
+		addrs := make([]refstore.Address, len(existing))
+		for i := range existing {
+			addrs[i] = existing[i].Address
+			if existing[i].Address.Equal(a.Address) {
+				previous = &existing[i]
+			}
+		}
+		if other, clash := refstore.LayoutConflict(addrs, a.Address); clash {
+			return refstore.Errorf(refstore.CodeConflict,
+				"The path %q clashes with the existing asset %q of this segment: one would need a folder where the other is a file.",
+				strings.Join(a.Elements(), "/"), strings.Join(other.Elements(), "/"))
+		}
+		if previous == nil || previous.ID != a.ID {
+			if found, err := exists(ctx, tx, `SELECT 1 FROM assets WHERE account_id = $1 AND id = $2`, a.Account, a.ID); err != nil {
+				return err
+			} else if found {
+				return refstore.Errorf(refstore.CodeConflict, "The asset %s already exists at another address.",
+					refstore.AssetIDString(a.ID))
+			}
+		}
+		switch {
+		case previous != nil && previous.ID == a.ID:
+			_, err = tx.ExecContext(ctx, `UPDATE assets SET size = $3, sha256 = $4, content_type = $5, created = $6, modified = $7
+				WHERE account_id = $1 AND id = $2`, a.Account, a.ID, a.Size, a.SHA256, a.ContentType,
+				int64(a.Created), int64(a.Modified))
+			return err
+		case previous != nil:
+			if _, err := tx.ExecContext(ctx, `DELETE FROM assets WHERE account_id = $1 AND id = $2`,
+				a.Account, previous.ID); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO assets (account_id, id, segment_id, locale, folders, name, size,
+			sha256, content_type, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			a.Account, a.ID, a.SegmentID, a.Locale, a.FolderPath(), a.Name, a.Size, a.SHA256, a.ContentType,
+			int64(a.Created), int64(a.Modified))
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &a, previous, nil
+}

@@ -28,7 +28,9 @@ func (s *Store) AddAPIKey(ctx context.Context, k refstore.APIKey) (err error) {
 }
 
 func addKey(ctx context.Context, tx *sql.Tx, k refstore.APIKey) error {
-	if !exists(ctx, tx, `SELECT 1 FROM users WHERE account_id = $1 AND id = $2`, k.Account, k.UserID) {
+	if found, err := exists(ctx, tx, `SELECT 1 FROM users WHERE account_id = $1 AND id = $2`, k.Account, k.UserID); err != nil {
+		return err
+	} else if !found {
 		return refstore.Errorf(refstore.CodeNotFound, "User %d does not exist in account %s.", k.UserID, k.Account)
 	}
 	var account string
@@ -50,7 +52,9 @@ func addKey(ctx context.Context, tx *sql.Tx, k refstore.APIKey) error {
 // APIKeys lists a user's keys (ids and creation times only).
 func (s *Store) APIKeys(ctx context.Context, account string, userID int64) (_ []refstore.APIKey, err error) {
 	defer classify(&err)
-	if !exists(ctx, s.read, `SELECT 1 FROM users WHERE account_id = $1 AND id = $2`, account, userID) {
+	if found, err := exists(ctx, s.read, `SELECT 1 FROM users WHERE account_id = $1 AND id = $2`, account, userID); err != nil {
+		return nil, err
+	} else if !found {
 		return nil, refstore.Errorf(refstore.CodeNotFound, "User %d does not exist in account %s.", userID, account)
 	}
 	keys := []refstore.APIKey{}
@@ -59,6 +63,22 @@ func (s *Store) APIKeys(ctx context.Context, account string, userID int64) (_ []
 			k := refstore.APIKey{Account: account, UserID: userID}
 			var created int64
 			err := r.Scan(&k.ID, &created)
+			k.Created = fromMillis(created)
+			keys = append(keys, k)
+			return err
+		})
+	return keys, err
+}
+
+// AccountAPIKeys lists every key of an account with its hash, for export.
+func (s *Store) AccountAPIKeys(ctx context.Context, account string) (_ []refstore.APIKey, err error) {
+	defer classify(&err)
+	keys := []refstore.APIKey{}
+	err = scanAll(ctx, s.read, `SELECT id, hash, user_id, created FROM api_keys WHERE account_id = $1 ORDER BY user_id, id`,
+		[]any{account}, func(r *sql.Rows) error {
+			k := refstore.APIKey{Account: account}
+			var created int64
+			err := r.Scan(&k.ID, &k.Hash, &k.UserID, &created)
 			k.Created = fromMillis(created)
 			keys = append(keys, k)
 			return err

@@ -138,7 +138,9 @@ func upsertDocument(ctx context.Context, tx *sql.Tx, account string, projectID i
 }
 
 func upsertJob(ctx context.Context, tx *sql.Tx, account string, j refstore.CatalogJob) error {
-	if !exists(ctx, tx, `SELECT 1 FROM projects WHERE account_id = $1 AND id = $2`, account, j.ProjectID) {
+	if found, err := exists(ctx, tx, `SELECT 1 FROM projects WHERE account_id = $1 AND id = $2`, account, j.ProjectID); err != nil {
+		return err
+	} else if !found {
 		return badCatalog("job %d names project %d, which is not in account %s", j.ID, j.ProjectID, account)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (account_id, codyt, id, project_id) VALUES ($1, $2, $3, $4)
@@ -176,11 +178,15 @@ func upsertGrant(ctx context.Context, tx *sql.Tx, account string, g refstore.Cat
 	if err != nil {
 		return badCatalog("%v", err)
 	}
-	if !exists(ctx, tx, `SELECT 1 FROM users WHERE account_id = $1 AND id = $2`, account, g.UserID) {
+	if found, err := exists(ctx, tx, `SELECT 1 FROM users WHERE account_id = $1 AND id = $2`, account, g.UserID); err != nil {
+		return err
+	} else if !found {
 		return badCatalog("a grant names user %d, which is not in account %s", g.UserID, account)
 	}
 	if g.ProjectID > 0 {
-		if !exists(ctx, tx, `SELECT 1 FROM projects WHERE account_id = $1 AND id = $2`, account, g.ProjectID) {
+		if found, err := exists(ctx, tx, `SELECT 1 FROM projects WHERE account_id = $1 AND id = $2`, account, g.ProjectID); err != nil {
+			return err
+		} else if !found {
 			return badCatalog("a grant names project %d, which is not in account %s", g.ProjectID, account)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO project_grants (account_id, user_id, project_id, rights)
@@ -188,7 +194,9 @@ func upsertGrant(ctx context.Context, tx *sql.Tx, account string, g refstore.Cat
 			account, g.UserID, g.ProjectID, int(rights))
 		return err
 	}
-	if !exists(ctx, tx, `SELECT 1 FROM jobs WHERE account_id = $1 AND codyt = $2 AND id = $3`, account, g.Codyt, g.JobID) {
+	if found, err := exists(ctx, tx, `SELECT 1 FROM jobs WHERE account_id = $1 AND codyt = $2 AND id = $3`, account, g.Codyt, g.JobID); err != nil {
+		return err
+	} else if !found {
 		return badCatalog("a grant names job %d (codyt=%t), which is not in account %s", g.JobID, g.Codyt, account)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO job_grants (account_id, user_id, codyt, job_id, rights)
@@ -197,22 +205,34 @@ func upsertGrant(ctx context.Context, tx *sql.Tx, account string, g refstore.Cat
 	return err
 }
 
-func exists(ctx context.Context, q queryer, query string, args ...any) bool {
+// exists reports whether a query finds a row; a failing query is an error, never "no".
+func exists(ctx context.Context, q queryer, query string, args ...any) (bool, error) {
 	var one int
-	return q.QueryRowContext(ctx, query, args...).Scan(&one) == nil
+	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // AccountCatalog returns one account's catalog, without keys.
 func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore.CatalogAccount, err error) {
 	defer classify(&err)
+	// One snapshot for all the queries: otherwise a catalog upsert committing between two
+	// of them shows entries whose parents the earlier queries did not see.
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
 	a := &refstore.CatalogAccount{ID: account}
-	err = s.read.QueryRowContext(ctx, `SELECT name FROM accounts WHERE id = $1`, account).Scan(&a.Name)
+	err = tx.QueryRowContext(ctx, `SELECT name FROM accounts WHERE id = $1`, account).Scan(&a.Name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, refstore.Errorf(refstore.CodeNotFound, "Account %s does not exist.", account)
 	} else if err != nil {
 		return nil, err
 	}
-	if err := scanAll(ctx, s.read, `SELECT id, name FROM users WHERE account_id = $1 ORDER BY id`,
+	if err := scanAll(ctx, tx, `SELECT id, name FROM users WHERE account_id = $1 ORDER BY id`,
 		[]any{account}, func(r *sql.Rows) error {
 			var u refstore.CatalogUser
 			err := r.Scan(&u.ID, &u.Name)
@@ -222,7 +242,7 @@ func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore
 		return nil, err
 	}
 	projects := map[int64]int{}
-	if err := scanAll(ctx, s.read, `SELECT id, name FROM projects WHERE account_id = $1 ORDER BY id`,
+	if err := scanAll(ctx, tx, `SELECT id, name FROM projects WHERE account_id = $1 ORDER BY id`,
 		[]any{account}, func(r *sql.Rows) error {
 			var p refstore.CatalogProject
 			err := r.Scan(&p.ID, &p.Name)
@@ -233,7 +253,7 @@ func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore
 		return nil, err
 	}
 	docs := map[int64][2]int{}
-	if err := scanAll(ctx, s.read, `SELECT id, project_id FROM documents WHERE account_id = $1 ORDER BY id`,
+	if err := scanAll(ctx, tx, `SELECT id, project_id FROM documents WHERE account_id = $1 ORDER BY id`,
 		[]any{account}, func(r *sql.Rows) error {
 			var id, project int64
 			if err := r.Scan(&id, &project); err != nil {
@@ -246,7 +266,7 @@ func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore
 		}); err != nil {
 		return nil, err
 	}
-	if err := scanAll(ctx, s.read, `SELECT id, document_id FROM segments WHERE account_id = $1 ORDER BY id`,
+	if err := scanAll(ctx, tx, `SELECT id, document_id FROM segments WHERE account_id = $1 ORDER BY id`,
 		[]any{account}, func(r *sql.Rows) error {
 			var id, doc int64
 			if err := r.Scan(&id, &doc); err != nil {
@@ -260,7 +280,7 @@ func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore
 		return nil, err
 	}
 	jobs := map[[2]int64]int{}
-	if err := scanAll(ctx, s.read, `SELECT codyt, id, project_id FROM jobs WHERE account_id = $1 ORDER BY codyt, id`,
+	if err := scanAll(ctx, tx, `SELECT codyt, id, project_id FROM jobs WHERE account_id = $1 ORDER BY codyt, id`,
 		[]any{account}, func(r *sql.Rows) error {
 			var j refstore.CatalogJob
 			err := r.Scan(&j.Codyt, &j.ID, &j.ProjectID)
@@ -270,7 +290,7 @@ func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore
 		}); err != nil {
 		return nil, err
 	}
-	if err := scanAll(ctx, s.read, `SELECT codyt, job_id, document_id FROM job_documents WHERE account_id = $1
+	if err := scanAll(ctx, tx, `SELECT codyt, job_id, document_id FROM job_documents WHERE account_id = $1
 		ORDER BY codyt, job_id, document_id`, []any{account}, func(r *sql.Rows) error {
 		var codyt bool
 		var job, doc int64
@@ -283,7 +303,7 @@ func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore
 	}); err != nil {
 		return nil, err
 	}
-	if err := scanAll(ctx, s.read, `SELECT user_id, project_id, rights FROM project_grants WHERE account_id = $1
+	if err := scanAll(ctx, tx, `SELECT user_id, project_id, rights FROM project_grants WHERE account_id = $1
 		ORDER BY user_id, project_id`, []any{account}, func(r *sql.Rows) error {
 		var g refstore.CatalogGrant
 		var rights int
@@ -294,7 +314,7 @@ func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore
 	}); err != nil {
 		return nil, err
 	}
-	if err := scanAll(ctx, s.read, `SELECT user_id, codyt, job_id, rights FROM job_grants WHERE account_id = $1
+	if err := scanAll(ctx, tx, `SELECT user_id, codyt, job_id, rights FROM job_grants WHERE account_id = $1
 		ORDER BY user_id, codyt, job_id`, []any{account}, func(r *sql.Rows) error {
 		var g refstore.CatalogGrant
 		var rights int

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"strconv"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 )
@@ -15,22 +17,9 @@ import (
 // openPostgres opens a PostgreSQL metadata store. Several nodes may start at once: the
 // migrations run under a session advisory lock.
 func openPostgres(ctx context.Context, rawURL string) (*Store, error) {
-	redacted := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		redacted = u.Redacted()
-	}
-	db, err := sql.Open("pgx", rawURL)
+	db, redacted, err := connectPostgres(ctx, rawURL, false)
 	if err != nil {
-		return nil, fmt.Errorf("metadata store %s: %w", redacted, err)
-	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(16)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := db.PingContext(pingCtx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("metadata store %s is unreachable: %w", redacted, err)
+		return nil, err
 	}
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
@@ -42,4 +31,54 @@ func openPostgres(ctx context.Context, rawURL string) (*Store, error) {
 		return nil, fmt.Errorf("metadata store %s: %w", redacted, err)
 	}
 	return &Store{write: db, read: db}, nil
+}
+
+// openPostgresReadOnly opens a PostgreSQL metadata store whose sessions refuse writes.
+func openPostgresReadOnly(ctx context.Context, rawURL string) (*Store, error) {
+	db, redacted, err := connectPostgres(ctx, rawURL, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSchema(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("metadata store %s: %w", redacted, err)
+	}
+	return &Store{write: db, read: db}, nil
+}
+
+// connectPostgres opens a pool and checks that the server answers.
+func connectPostgres(ctx context.Context, rawURL string, readOnly bool) (*sql.DB, string, error) {
+	redacted := rawURL
+	if u, err := url.Parse(rawURL); err == nil {
+		redacted = u.Redacted()
+	}
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, redacted, fmt.Errorf("metadata store %s: %w", redacted, err)
+	}
+	// pool_max_conns (as pgxpool names it) sizes the pool; the server never sees it.
+	maxConns := 32
+	if v, ok := cfg.RuntimeParams["pool_max_conns"]; ok {
+		delete(cfg.RuntimeParams, "pool_max_conns")
+		if maxConns, err = strconv.Atoi(v); err != nil || maxConns < 1 {
+			return nil, redacted, fmt.Errorf("metadata store %s: pool_max_conns=%q is not a positive number", redacted, v)
+		}
+	}
+	if readOnly {
+		// Every transaction of every session is read-only: a write fails in the server.
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+	db := stdlib.OpenDB(*cfg)
+	// Idle connections are few and short-lived: a fleet of nodes must not hold a
+	// server's max_connections while it is quiet.
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(min(4, maxConns))
+	db.SetConnMaxIdleTime(time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, redacted, fmt.Errorf("metadata store %s is unreachable: %w", redacted, err)
+	}
+	return db, redacted, nil
 }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +49,88 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("metadata URL: unknown scheme %q (want sqlite:PATH or postgres://…)", scheme)
 	}
+}
+
+// OpenReadOnly opens the metadata store named by a URL for reading only, next to the
+// processes that may be writing it (a running server): it runs no migrations, so the
+// schema must already be current, and every write fails. SQLite is opened with mode=ro
+// (a WAL reader sees each commit of the writer and never blocks it); PostgreSQL sessions
+// run with default_transaction_read_only.
+func OpenReadOnly(ctx context.Context, rawURL string) (*Store, error) {
+	scheme, rest, ok := strings.Cut(rawURL, ":")
+	if !ok {
+		return nil, fmt.Errorf("metadata URL %q: want sqlite:PATH or postgres://…", rawURL)
+	}
+	switch scheme {
+	case "sqlite":
+		return openSQLiteReadOnly(ctx, rest)
+	case "postgres", "postgresql":
+		return openPostgresReadOnly(ctx, rawURL)
+	default:
+		return nil, fmt.Errorf("metadata URL: unknown scheme %q (want sqlite:PATH or postgres://…)", scheme)
+	}
+}
+
+func openSQLiteReadOnly(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("metadata URL sqlite: needs a file path")
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("metadata store sqlite:%s: %w", path, err)
+	}
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?mode=ro&_pragma=busy_timeout(10000)&_pragma=query_only(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(0)
+	if err := checkSchema(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("metadata store sqlite:%s: %w", path, err)
+	}
+	return &Store{write: db, read: db}, nil
+}
+
+// checkSchema makes sure that a store opened without migrating holds the schema this
+// build queries.
+func checkSchema(ctx context.Context, db *sql.DB) error {
+	want, err := latestMigration()
+	if err != nil {
+		return err
+	}
+	var got sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT MAX(version_id) FROM goose_db_version`).Scan(&got); err != nil {
+		return fmt.Errorf("it holds no refstore schema (%w)", err)
+	}
+	switch {
+	case got.Int64 < want:
+		return fmt.Errorf("its schema is at version %d and this refstore needs %d: run `refstore serve` on it once to migrate it",
+			got.Int64, want)
+	case got.Int64 > want:
+		return fmt.Errorf("its schema is at version %d, newer than this refstore knows (%d): use a newer refstore",
+			got.Int64, want)
+	}
+	return nil
+}
+
+// latestMigration is the version of the newest embedded migration.
+func latestMigration() (int64, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, e := range entries {
+		prefix, _, _ := strings.Cut(e.Name(), "_")
+		v, err := strconv.ParseInt(prefix, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("migration %s: no version prefix", e.Name())
+		}
+		latest = max(latest, v)
+	}
+	return latest, nil
 }
 
 func openSQLite(ctx context.Context, path string) (*Store, error) {

@@ -102,6 +102,11 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"CollectGarbageGrace", testCollectGarbageGrace},
 		{"DeleteExpiredUploads", testDeleteExpiredUploads},
 		{"AssetSegments", testAssetSegments},
+		{"AccountAPIKeys", testAccountAPIKeys},
+		{"ContentBlob", testContentBlob},
+		{"ImportAsset", testImportAsset},
+		{"ImportAssetErrors", testImportAssetErrors},
+		{"AccountCatalogConsistent", testAccountCatalogConsistent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -1,6 +1,8 @@
 // Command refstore runs the reference-media service.
 //
 //	refstore serve            the embedded default: ./refstore-data, 127.0.0.1:8080
+//	refstore export           the reference material as the SPEC's layout, with a manifest
+//	refstore import           loads an export into any backends
 package main
 
 import (
@@ -17,7 +19,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand())
+	root.AddCommand(serveCommand(), exportCommand(), importCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "refstore:", err)
 		os.Exit(1)

@@ -50,9 +50,7 @@ func serveCommand() *cobra.Command {
 	}
 	f := envFlags{fs: cmd.Flags()}
 	f.String(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	f.String(&c.stores.data, "data", "./refstore-data", "data directory")
-	f.String(&c.stores.metadata, "metadata", "", "metadata store: sqlite:PATH or postgres://… (default sqlite:{data}/meta.db)")
-	f.String(&c.stores.blobs, "blobs", "", "blob store: file:PATH or s3://BUCKET?endpoint=…&region=…&path-style=true (default file:{data})")
+	f.storeFlags(&c.stores)
 	f.String(&c.publicURL, "public-url", "", "base of the download URLs in asset JSON (default: from each request)")
 	f.Size(&c.maxUpload, "max-upload-size", 5<<30, "hard limit of one upload")
 	f.Duration(&c.tokenTTL, "token-ttl", 30*time.Minute, "sessions expire after this long without use")
@@ -102,31 +100,10 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer st.Close()
-	deleteGrace := c.deleteGrace
-	if deleteGrace < 0 {
-		deleteGrace = 0
-		if st.s3 {
-			deleteGrace = 15 * time.Minute
-		}
-	}
 	svc := service.New(st.meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
-		MaxUploadSize: int64(c.maxUpload), DeleteGrace: deleteGrace, OrphanGrace: c.orphanGrace}, log)
-	if st.files != nil && st.files.Unclean() {
-		// Alone on the directory, everything unnamed is a leftover and the tree can be
-		// rebuilt; shared with live nodes, only what is older than the orphan grace is.
-		alone := !st.files.Shared()
-		before := time.Now()
-		if !alone {
-			before = before.Add(-c.orphanGrace)
-		}
-		log.Warn("a process using the data directory did not shut down cleanly; recovering", "alone", alone)
-		rep, err := svc.Recover(ctx, before, alone)
-		if err != nil {
-			return fmt.Errorf("recovery: %w", err)
-		}
-		log.Info("recovered", "orphan_blobs", rep.OrphanBlobs, "unreferenced_blobs", rep.Unreferenced,
-			"links_placed", rep.Mirror.Placed, "files_removed", rep.Mirror.Removed, "blobs_missing", rep.Mirror.Missing,
-			"took", rep.Duration)
+		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace}, log)
+	if err := recoverUnclean(ctx, svc, st, c.orphanGrace, log); err != nil {
+		return err
 	}
 	adminToken, err := adminToken(c.stores.data, !c.stores.embedded(), log)
 	if err != nil {
@@ -168,6 +145,43 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	stopSweeper()
 	log.Info("stopped")
+	return nil
+}
+
+// deleteGrace is how long bytes that lost their last reference stay readable: the flag's
+// value when it is set (>= 0), otherwise 0 on files (an open file stays readable) and 15
+// minutes on S3.
+func (st *stores) deleteGrace(flag time.Duration) time.Duration {
+	switch {
+	case flag >= 0:
+		return flag
+	case st.s3:
+		return 15 * time.Minute
+	}
+	return 0
+}
+
+// recoverUnclean repairs, before anything else uses the stores, what a process that used
+// the data directory and did not shut down cleanly left behind.
+func recoverUnclean(ctx context.Context, svc *service.Service, st *stores, orphanGrace time.Duration, log *slog.Logger) error {
+	if st.files == nil || !st.files.Unclean() {
+		return nil
+	}
+	// Alone on the directory, everything unnamed is a leftover and the tree can be
+	// rebuilt; shared with live nodes, only what is older than the orphan grace is.
+	alone := !st.files.Shared()
+	before := time.Now()
+	if !alone {
+		before = before.Add(-orphanGrace)
+	}
+	log.Warn("a process using the data directory did not shut down cleanly; recovering", "alone", alone)
+	rep, err := svc.Recover(ctx, before, alone)
+	if err != nil {
+		return fmt.Errorf("recovery: %w", err)
+	}
+	log.Info("recovered", "orphan_blobs", rep.OrphanBlobs, "unreferenced_blobs", rep.Unreferenced,
+		"links_placed", rep.Mirror.Placed, "files_removed", rep.Mirror.Removed, "blobs_missing", rep.Mirror.Missing,
+		"took", rep.Duration)
 	return nil
 }
 

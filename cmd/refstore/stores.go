@@ -21,6 +21,14 @@ type storeURLs struct {
 	blobs    string // file:PATH or s3://BUCKET?…
 }
 
+// storeFlags registers --data, --metadata and --blobs, which every command that opens the
+// stores takes.
+func (e *envFlags) storeFlags(u *storeURLs) {
+	e.String(&u.data, "data", "./refstore-data", "data directory")
+	e.String(&u.metadata, "metadata", "", "metadata store: sqlite:PATH or postgres://… (default sqlite:{data}/meta.db)")
+	e.String(&u.blobs, "blobs", "", "blob store: file:PATH or s3://BUCKET?endpoint=…&region=…&path-style=true (default file:{data})")
+}
+
 func (u storeURLs) metadataURL() string {
 	if u.metadata == "" {
 		return "sqlite:" + filepath.Join(u.data, "meta.db")
@@ -60,6 +68,17 @@ func (s *stores) Close() error {
 // openStores opens both backends. A wrong or unreachable URL stops here, with a message
 // that names it.
 func openStores(ctx context.Context, u storeURLs) (*stores, error) {
+	return openStoresMode(ctx, u, false)
+}
+
+// openStoresReadOnly opens both backends for reading only, next to the servers that may
+// be running on them: a data directory is neither locked nor changed, SQLite is opened
+// read-only and PostgreSQL sessions are read-only.
+func openStoresReadOnly(ctx context.Context, u storeURLs) (*stores, error) {
+	return openStoresMode(ctx, u, true)
+}
+
+func openStoresMode(ctx context.Context, u storeURLs, readOnly bool) (*stores, error) {
 	st := &stores{}
 	blobs := u.blobsURL()
 	switch {
@@ -69,7 +88,7 @@ func openStores(ctx context.Context, u storeURLs) (*stores, error) {
 			return nil, errors.New("--blobs file: needs a directory")
 		}
 		// With a shared metadata store, several nodes may share the directory.
-		f, err := filestore.Open(dir, filestore.Options{Shared: !u.embedded()})
+		f, err := filestore.Open(dir, filestore.Options{Shared: !u.embedded(), ReadOnly: readOnly})
 		if err != nil {
 			return nil, err
 		}
@@ -85,9 +104,13 @@ func openStores(ctx context.Context, u storeURLs) (*stores, error) {
 		}
 		st.blobs, st.s3 = s, true
 	default:
-		return nil, fmt.Errorf("--blobs %q: want file:PATH or s3://BUCKET?endpoint=…", blobs)
+		return nil, fmt.Errorf("--blobs %q: want file:PATH or s3://BUCKET?endpoint=…", redactURL(blobs))
 	}
-	meta, err := sqlstore.Open(ctx, u.metadataURL())
+	open := sqlstore.Open
+	if readOnly {
+		open = sqlstore.OpenReadOnly
+	}
+	meta, err := open(ctx, u.metadataURL())
 	if err != nil {
 		st.Close()
 		return nil, err
