@@ -30,6 +30,9 @@ type Store struct {
 	// PostgreSQL it is the same pool as read.
 	write *sql.DB
 	read  *sql.DB
+	// group commits concurrent writers together on SQLite; nil on PostgreSQL, whose
+	// server does that itself.
+	group *groupCommit
 }
 
 var _ refstore.MetaStore = (*Store)(nil)
@@ -160,7 +163,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
 	read.SetConnMaxIdleTime(0)
-	return &Store{write: write, read: read}, nil
+	return &Store{write: write, read: read, group: newGroupCommit(write)}, nil
 }
 
 func migrate(ctx context.Context, dialect goose.Dialect, db *sql.DB, opts ...goose.ProviderOption) error {
@@ -193,6 +196,9 @@ func (s *Store) Ping(ctx context.Context) (err error) {
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	err := s.read.Close()
 	if s.write != s.read {
 		err = errors.Join(err, s.write.Close())
@@ -202,6 +208,9 @@ func (s *Store) Close() error {
 
 // inTx runs fn in a write transaction and commits when it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.group != nil {
+		return s.group.do(ctx, fn)
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err

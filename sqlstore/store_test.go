@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -100,6 +101,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"DeleteAssets", testDeleteAssets},
 		{"CollectGarbage", testCollectGarbage},
 		{"CollectGarbageGrace", testCollectGarbageGrace},
+		{"ConcurrentWrites", testConcurrentWrites},
 		{"DeleteExpiredUploads", testDeleteExpiredUploads},
 		{"AssetSegments", testAssetSegments},
 		{"AccountAPIKeys", testAccountAPIKeys},
@@ -1616,5 +1618,64 @@ func testCollectGarbageGrace(t *testing.T, s *Store) {
 	}
 	if known, _ := s.BlobKnown(ctx, ref); known {
 		t.Fatal("the removed blob is still known")
+	}
+}
+
+// Many writers at once (on SQLite they share transactions): every write that succeeds is
+// there, every write that fails left nothing, and concurrent uploads of the same bytes
+// share one blob.
+func testConcurrentWrites(t *testing.T, s *Store) {
+	ctx := t.Context()
+	loadCatalog(t, s)
+	shared := upload(t, s, "acme", 1, "shared")
+	const n = 48
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	keys := make([]string, n)
+	for i := range n {
+		wg.Go(func() {
+			// Every writer uploads the same bytes again, attaches them, and tries one
+			// attach that must fail (an unknown file token).
+			u := &refstore.Upload{TokenHash: hex32(), Account: "acme", UserID: 1, Name: "x.png", Size: int64(len("shared")),
+				SHA256: sha("shared"), ContentType: "image/png", Created: t0, Expires: t0.Add(24 * time.Hour), BlobKey: hex32()}
+			key, err := s.CreateUpload(ctx, u)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			keys[i] = key
+			_, _, err = s.Attach(ctx, refstore.AttachParams{Account: "acme", UserID: 1, UploadHash: u.TokenHash,
+				Segment: refstore.SegmentRef{ID: 1001, DocumentID: 100, ProjectID: 10}, Address: addr("", "", fmt.Sprintf("f%d.png", i)), Now: t0, NewID: int64(5000 + i)})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			_, _, err = s.Attach(ctx, refstore.AttachParams{Account: "acme", UserID: 1, UploadHash: hex32(),
+				Segment: refstore.SegmentRef{ID: 1001, DocumentID: 100, ProjectID: 10}, Address: addr("", "", fmt.Sprintf("bad%d.png", i)), Now: t0, NewID: int64(6000 + i)})
+			if refstore.ErrorCode(err) != refstore.CodeFileTokenInvalid {
+				errs[i] = fmt.Errorf("attach with an unknown token: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("writer %d: %v", i, err)
+		}
+		if keys[i] != shared.BlobKey {
+			t.Fatalf("writer %d got blob %s, want the shared %s", i, keys[i], shared.BlobKey)
+		}
+	}
+	assets, err := s.SegmentAssets(ctx, "acme", []int64{1001})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(assets) != n {
+		t.Fatalf("%d assets after %d successful attaches", len(assets), n)
+	}
+	for _, a := range assets {
+		if !strings.HasPrefix(a.Name, "f") || a.BlobKey != shared.BlobKey {
+			t.Fatalf("unexpected asset %+v", a)
+		}
 	}
 }

@@ -58,24 +58,35 @@ func versitygw() (string, error) {
 // StartS3 starts a gateway with a fresh bucket; it stops when the test ends.
 func StartS3(tb testing.TB) *S3 {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := NewS3(tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// NewS3 starts a gateway over dir, on a free loopback port, with a fresh bucket. The
+// caller stops it.
+func NewS3(dir string) (*S3, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
 	addr := l.Addr().String()
 	l.Close()
 	s := &S3{Endpoint: "http://" + addr, Bucket: "refstore", AccessKey: "refstoretest", SecretKey: randomName("secret"),
-		dir: tb.TempDir(), addr: addr}
+		dir: dir, addr: addr}
 	if err := s.Start(); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	tb.Cleanup(s.Stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := s.Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &s.Bucket}); err != nil {
-		tb.Fatalf("creating the test bucket: %v", err)
+		s.Stop()
+		return nil, fmt.Errorf("creating the bucket: %w", err)
 	}
-	return s
+	return s, nil
 }
 
 // Start (re)starts the gateway on its address and directory and waits until it answers.

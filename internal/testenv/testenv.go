@@ -37,34 +37,45 @@ func randomName(prefix string) string {
 // when the test ends (tb may be a long-lived testing.TB whose cleanups run later).
 func Postgres(tb testing.TB) string {
 	tb.Helper()
+	u, drop, err := NewPostgresDatabase()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(drop)
+	return u
+}
+
+// NewPostgresDatabase creates a new, empty database on the PostgreSQL server the tests use
+// and returns its URL and a function that drops it.
+func NewPostgresDatabase() (string, func(), error) {
 	admin := postgresAdminURL()
 	db, err := sql.Open("pgx", admin)
 	if err != nil {
-		tb.Fatal(err)
+		return "", nil, err
 	}
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	name := randomName("refstore_test_")
 	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatalf("creating a PostgreSQL database at %s: %v\n"+
-			"The tests need a PostgreSQL server: start one on 127.0.0.1:5432 (.ci/run does), or set REFSTORE_TEST_POSTGRES.",
+		return "", nil, fmt.Errorf("creating a PostgreSQL database at %s: %v\n"+
+			"The tests need a PostgreSQL server: start one on 127.0.0.1:5432 (.ci/run does), or set REFSTORE_TEST_POSTGRES",
 			redact(admin), err)
 	}
-	tb.Cleanup(func() {
+	drop := func() {
 		db, err := sql.Open("pgx", admin)
 		if err != nil {
 			return
 		}
 		defer db.Close()
 		db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-	})
+	}
 	u, err := url.Parse(admin)
 	if err != nil {
-		tb.Fatal(err)
+		return "", nil, err
 	}
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), drop, nil
 }
 
 func redact(raw string) string {
