@@ -9,8 +9,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
