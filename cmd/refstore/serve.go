@@ -37,6 +37,7 @@ type serveConfig struct {
 	orphanGrace   time.Duration
 	orphanSweep   time.Duration
 	presign       time.Duration
+	debugAddr     string
 	logFormat     string
 	logLevel      string
 }
@@ -61,6 +62,7 @@ func serveCommand() *cobra.Command {
 	f.Duration(&c.orphanGrace, "orphan-grace", time.Hour, "bytes no metadata names are deleted by the orphan sweep once this old")
 	f.Duration(&c.orphanSweep, "orphan-sweep-interval", time.Hour, "how often bytes without metadata are looked for")
 	f.Duration(&c.presign, "presign-downloads", 0, "S3 only: redirect downloads to presigned URLs valid this long (0: stream through the node)")
+	f.String(&c.debugAddr, "debug-addr", "", "address of a separate listener serving /debug/pprof/ (keep it private; default off)")
 	f.String(&c.logFormat, "log-format", "text", "log format: text or json")
 	f.String(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -114,6 +116,11 @@ func serve(ctx context.Context, c serveConfig) error {
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
+	}
+	if c.debugAddr != "" {
+		if err := serveDebug(c.debugAddr, log); err != nil {
+			return err
+		}
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "metadata", redactURL(c.stores.metadataURL()), "blobs", c.stores.blobsURL())
 
