@@ -2,6 +2,8 @@ package refstore
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
@@ -176,12 +178,28 @@ func ParseLocale(s string) (string, error) {
 	if len(s) > 64 {
 		return "", InvalidParam("locale", "is longer than 64 bytes")
 	}
+	if v, ok := knownLocales.Load(s); ok {
+		return v.(string), nil
+	}
 	tag, err := language.Parse(s)
 	if err != nil {
 		return "", InvalidParam("locale", "%q is not a valid BCP 47 language tag", truncate(s, 40))
 	}
-	return tag.String(), nil
+	canonical := tag.String()
+	if knownLocaleCount.Add(1) <= maxKnownLocales {
+		knownLocales.Store(s, canonical)
+	}
+	return canonical, nil
 }
+
+// knownLocales remembers the canonical form of locales already parsed: a service sees a
+// few dozen, and parsing one is the costliest step of reading a download's parameters.
+var (
+	knownLocales     sync.Map // string → string
+	knownLocaleCount atomic.Int64
+)
+
+const maxKnownLocales = 4096
 
 // LayoutConflict reports whether adding next to a segment that holds the assets at
 // existing would make the on-disk layout impossible: two addresses that map to the same

@@ -98,7 +98,7 @@ func main() {
 	var only string
 	flag.BoolVar(&c.quick, "quick", false, "the quick form: fewer cases and shorter runs (under 3 minutes)")
 	flag.IntVar(&c.repeats, "repeats", 3, "repeats of every cell")
-	flag.DurationVar(&c.dur, "duration", 0, "length of a timed run (default 5s, 1.5s with -quick)")
+	flag.DurationVar(&c.dur, "duration", 0, "length of a timed run (default 5s, 2s with -quick; whole seconds)")
 	flag.StringVar(&c.work, "work", filepath.Join(os.TempDir(), "refstore-bench"), "scratch directory")
 	flag.StringVar(&c.out, "out", "", "JSON lines file to append every measurement to (default bench/results/<run>.jsonl)")
 	flag.StringVar(&only, "only", "", "run only the workloads whose name matches this regular expression")
@@ -108,7 +108,7 @@ func main() {
 	if c.dur == 0 {
 		c.dur = 5 * time.Second
 		if c.quick {
-			c.dur = 1500 * time.Millisecond
+			c.dur = 2 * time.Second
 		}
 	}
 	if c.assets == 0 {
@@ -254,7 +254,7 @@ func (e *env) startServers() error {
 	if e.vgw, err = newS3Peer(ctx, "versitygw", gw.Endpoint, gw.AccessKey, gw.SecretKey, gw.Bucket, false); err != nil {
 		return err
 	}
-	if err := e.addS3Peer(ctx, e.vgw, nil); err != nil {
+	if err := e.addS3Peer(ctx, e.vgw, &proc{name: "versitygw", pid: gw.Pid}); err != nil {
 		return err
 	}
 	if e.cfg.minio != "" {
@@ -301,7 +301,7 @@ func (e *env) startServers() error {
 			}
 		}
 	}
-	e.servers = append(e.servers, &target{name: "versitygw-direct", proc: nil, files: direct,
+	e.servers = append(e.servers, &target{name: "versitygw-direct", proc: &proc{name: "versitygw", pid: gw.Pid}, files: direct,
 		url: func(f string) string { u, _ := e.vgw.getURL(ctx, f); return u }})
 	return nil
 }

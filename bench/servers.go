@@ -18,11 +18,12 @@ import (
 	"time"
 )
 
-// proc is a server process the benchmark started.
+// proc is a server process the benchmark started (or, with pid set, one it watches).
 type proc struct {
 	name string
 	cmd  *exec.Cmd
 	done chan struct{}
+	pid  func() int
 }
 
 func start(name string, cmd *exec.Cmd) (*proc, error) {
@@ -36,7 +37,7 @@ func start(name string, cmd *exec.Cmd) (*proc, error) {
 }
 
 func (p *proc) stop() {
-	if p == nil || p.cmd.Process == nil {
+	if p == nil || p.cmd == nil || p.cmd.Process == nil {
 		return
 	}
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
@@ -50,8 +51,14 @@ func (p *proc) stop() {
 
 // pids returns the process and its children (nginx's workers).
 func (p *proc) pids() []int {
-	pids := []int{p.cmd.Process.Pid}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p.cmd.Process.Pid, p.cmd.Process.Pid))
+	pid := 0
+	if p.pid != nil {
+		pid = p.pid()
+	} else {
+		pid = p.cmd.Process.Pid
+	}
+	pids := []int{pid}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 	if err == nil {
 		for _, f := range strings.Fields(string(b)) {
 			if n, err := strconv.Atoi(f); err == nil {
@@ -99,6 +106,10 @@ func startNginx(work, www string) (*proc, string, error) {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, "", err
 		}
+	}
+	// nginx's workers run as an unprivileged user: they must be able to store uploads.
+	for _, d := range []string{up, filepath.Join(dir, "body")} {
+		os.Chmod(d, 0o777)
 	}
 	conf := fmt.Sprintf(`worker_processes auto;
 pid %[1]s/nginx.pid;

@@ -30,7 +30,8 @@ func runWrk(work, url string, header http.Header, conc int, dur time.Duration) (
 		return result{}, err
 	}
 	threads := min(2, conc)
-	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(conc), "-d" + dur.String(), "--timeout", "60s",
+	secs := max(1, int(dur.Round(time.Second)/time.Second)) // wrk takes whole seconds
+	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(conc), "-d" + strconv.Itoa(secs) + "s", "--timeout", "60s",
 		"-s", script}
 	for k, vs := range header {
 		for _, v := range vs {

@@ -19,14 +19,14 @@ type target struct {
 	segmentID int64  // 0 on the list-many routes
 }
 
-func parseTarget(r *http.Request) (target, error) {
+func parseTarget(r *http.Request, scope string) (target, error) {
 	var t target
 	var err error
 	if id := r.PathValue("id"); id != "" {
 		t.flex, t.flexID = true, id
 		t.scope, err = refstore.ParseFlexDocument(id)
 	} else {
-		t.scope, err = refstore.ParseScope(r.URL.Query().Get("scope"))
+		t.scope, err = refstore.ParseScope(scope)
 	}
 	if err != nil {
 		return t, err
@@ -38,8 +38,8 @@ func parseTarget(r *http.Request) (target, error) {
 }
 
 // attach answers POST …/assets/{segmentid}.
-func (s *Server) attach(w http.ResponseWriter, r *http.Request) error {
-	t, err := parseTarget(r)
+func (s *Server) attach(w http.ResponseWriter, r *http.Request, p refstore.Principal) error {
+	t, err := parseTarget(r, r.URL.Query().Get("scope"))
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	a, err := s.svc.Attach(r.Context(), principal(r), t.scope, t.segmentID, req)
+	a, err := s.svc.Attach(r.Context(), p, t.scope, t.segmentID, req)
 	if err != nil {
 		return err
 	}
@@ -57,12 +57,12 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) error {
 
 // delete answers DELETE …/assets/{segmentid}: one asset when filename is given, every
 // asset of the segment (in all locales) when it is absent.
-func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
-	t, err := parseTarget(r)
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, p refstore.Principal) error {
+	q := r.URL.Query()
+	t, err := parseTarget(r, q.Get("scope"))
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
 	var addr *refstore.Address
 	if q.Has("filename") {
 		a, err := refstore.ParseAddress(q.Get("locale"), q.Get("relativePath"), q.Get("filename"))
@@ -71,7 +71,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
 		}
 		addr = &a
 	}
-	n, err := s.svc.Delete(r.Context(), principal(r), t.scope, t.segmentID, addr)
+	n, err := s.svc.Delete(r.Context(), p, t.scope, t.segmentID, addr)
 	if err != nil {
 		return err
 	}
@@ -81,29 +81,30 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listOne answers GET …/assets/{segmentid}/list.
-func (s *Server) listOne(w http.ResponseWriter, r *http.Request) error {
-	t, err := parseTarget(r)
+func (s *Server) listOne(w http.ResponseWriter, r *http.Request, p refstore.Principal) error {
+	t, err := parseTarget(r, r.URL.Query().Get("scope"))
 	if err != nil {
 		return err
 	}
-	return s.list(w, r, t, []int64{t.segmentID})
+	return s.list(w, r, p, t, []int64{t.segmentID})
 }
 
 // listMany answers GET …/assets/list?segmentIds=1,2,3.
-func (s *Server) listMany(w http.ResponseWriter, r *http.Request) error {
-	t, err := parseTarget(r)
+func (s *Server) listMany(w http.ResponseWriter, r *http.Request, p refstore.Principal) error {
+	q := r.URL.Query()
+	t, err := parseTarget(r, q.Get("scope"))
 	if err != nil {
 		return err
 	}
-	ids, err := refstore.ParseSegmentIDs(r.URL.Query()["segmentIds"])
+	ids, err := refstore.ParseSegmentIDs(q["segmentIds"])
 	if err != nil {
 		return err
 	}
-	return s.list(w, r, t, ids)
+	return s.list(w, r, p, t, ids)
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request, t target, ids []int64) error {
-	assets, err := s.svc.List(r.Context(), principal(r), t.scope, ids)
+func (s *Server) list(w http.ResponseWriter, r *http.Request, p refstore.Principal, t target, ids []int64) error {
+	assets, err := s.svc.List(r.Context(), p, t.scope, ids)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -82,13 +81,28 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// authedHandler is a handler of an authenticated /api call.
+type authedHandler func(w http.ResponseWriter, r *http.Request, p refstore.Principal) error
+
 // authed checks the X-Auth-Token and X-Auth-AccountId headers before h runs.
-func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+func (s *Server) authed(h authedHandler) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		p, err := s.svc.Authenticate(r.Context(), r.Header.Get("X-Auth-Token"), r.Header.Get("X-Auth-AccountId"))
+		p, err := s.authenticate(r)
 		if err != nil {
 			return err
 		}
-		return h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
+		return h(w, r, p)
 	}
+}
+
+func (s *Server) authenticate(r *http.Request) (refstore.Principal, error) {
+	return s.svc.Authenticate(r.Context(), firstHeader(r, "X-Auth-Token"), firstHeader(r, "X-Auth-Accountid"))
+}
+
+// firstHeader reads a header by its canonical key, without canonicalising it again.
+func firstHeader(r *http.Request, canonicalKey string) string {
+	if v := r.Header[canonicalKey]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }

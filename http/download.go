@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/refstore/refstore"
@@ -17,25 +18,93 @@ type file struct {
 	modified     time.Time
 	etag         string
 	cacheControl string
+	size         int64
 	// attachment forces Content-Disposition: attachment even for displayable types.
 	attachment bool
 }
 
+// fileHeaders are the response headers of one version of a file, built once: a download
+// of a small asset then sets them without formatting or allocating anything.
+type fileHeaders struct {
+	inline        bool
+	contentType   []string
+	disposition   []string
+	dispositionV  string
+	etag          []string
+	lastModified  []string
+	contentLength []string
+	cacheControl  []string
+}
+
+// Values shared by every response.
+var (
+	nosniff      = []string{"nosniff"}
+	sandbox      = []string{"sandbox"}
+	acceptRanges = []string{"bytes"}
+)
+
+func newFileHeaders(f file) *fileHeaders {
+	inline := !f.attachment && refstore.IsInline(f.contentType)
+	kind := "attachment"
+	if inline {
+		kind = "inline"
+	}
+	d := refstore.ContentDisposition(kind, f.name)
+	return &fileHeaders{inline: inline, contentType: []string{f.contentType}, disposition: []string{d}, dispositionV: d,
+		etag: []string{f.etag}, lastModified: []string{f.modified.UTC().Format(http.TimeFormat)},
+		contentLength: []string{strconv.FormatInt(f.size, 10)}, cacheControl: []string{f.cacheControl}}
+}
+
+// headerCache keeps fileHeaders by file version. Versions never change, so entries are
+// never stale; the map is emptied when it grows past its bound.
+type headerCache struct {
+	mu sync.RWMutex
+	m  map[headerKey]*fileHeaders
+}
+
+type headerKey struct {
+	account      string
+	id           int64
+	version      refstore.Ticks
+	cacheControl string
+	attachment   bool
+}
+
+func (c *headerCache) get(k headerKey, f func() file) *fileHeaders {
+	c.mu.RLock()
+	h, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return h
+	}
+	h = newFileHeaders(f())
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= 100_000 {
+		c.m = map[headerKey]*fileHeaders{}
+	}
+	c.m[k] = h
+	c.mu.Unlock()
+	return h
+}
+
+// assetHeaders returns the headers of an asset's download.
+func (s *Server) assetHeaders(a *refstore.Asset, cacheControl string, attachment bool) *fileHeaders {
+	return s.headers.get(headerKey{a.Account, a.ID, a.Modified, cacheControl, attachment}, func() file {
+		return file{name: a.Name, contentType: a.ContentType, modified: a.Modified.Time(), etag: assetETag(a),
+			cacheControl: cacheControl, size: a.Size, attachment: attachment}
+	})
+}
+
 // serveFile sends a stored file. http.ServeContent does Range (206, multi-range, 416),
 // If-None-Match / If-Modified-Since (304), If-Range and HEAD; handing it the *os.File the
-// filesystem store opened lets net/http send the bytes with sendfile.
+// filesystem store opened lets net/http send the bytes with sendfile. A small file held in
+// memory, asked for whole and without validators, is written directly.
 //
 // Only images (not SVG), audio, video, PDF and plain text are inline; everything else is
 // an attachment under a sandbox CSP, and nosniff keeps browsers to the declared type.
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f file, size int64, content io.ReadSeeker) error {
-	inline := !f.attachment && refstore.IsInline(f.contentType)
-	disposition := "attachment"
-	if inline {
-		disposition = "inline"
-	}
-	disposition = refstore.ContentDisposition(disposition, f.name)
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, fh *fileHeaders, modified time.Time, size int64, content io.ReadSeeker) error {
 	if p, ok := content.(refstore.Presigner); ok && s.cfg.PresignTTL > 0 && r.Method == http.MethodGet {
-		return presignedRedirect(w, r, p, f.contentType, disposition, s.cfg.PresignTTL)
+		return presignedRedirect(w, r, p, fh.contentType[0], fh.dispositionV, s.cfg.PresignTTL)
 	}
 	if p, ok := content.(refstore.RangePrefetcher); ok {
 		if err := prefetch(r, p, size); err != nil {
@@ -43,16 +112,37 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f file, size 
 		}
 	}
 	h := w.Header()
-	h.Set("Content-Type", f.contentType)
-	if !inline {
-		h.Set("Content-Security-Policy", "sandbox")
+	h["Content-Type"] = fh.contentType
+	if !fh.inline {
+		h["Content-Security-Policy"] = sandbox
 	}
-	h.Set("Content-Disposition", disposition)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("ETag", f.etag)
-	h.Set("Cache-Control", f.cacheControl)
-	http.ServeContent(w, r, "", f.modified, content)
+	h["Content-Disposition"] = fh.disposition
+	h["X-Content-Type-Options"] = nosniff
+	h["Etag"] = fh.etag
+	h["Cache-Control"] = fh.cacheControl
+	if m, ok := content.(interface{ Bytes() []byte }); ok && plainRequest(r) {
+		h["Last-Modified"] = fh.lastModified
+		h["Accept-Ranges"] = acceptRanges
+		h["Content-Length"] = fh.contentLength
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			w.Write(m.Bytes())
+		}
+		return nil
+	}
+	http.ServeContent(w, r, "", modified, content)
 	return nil
+}
+
+// plainRequest reports a request that asks for the whole file without conditions, the
+// only kind whose answer needs none of ServeContent's logic.
+func plainRequest(r *http.Request) bool {
+	for _, k := range []string{"Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
+	}
+	return true
 }
 
 // presignedRedirect sends the client to the blob store itself. The redirect must not be
@@ -141,23 +231,24 @@ func cacheControl(a *refstore.Asset, v string, hasV, flex bool) string {
 func assetETag(a *refstore.Asset) string { return `"` + a.Version().String() + `"` }
 
 // download answers GET and HEAD of an asset, on the project and Flex routes.
-func (s *Server) download(w http.ResponseWriter, r *http.Request) error {
-	t, err := parseTarget(r)
+func (s *Server) download(w http.ResponseWriter, r *http.Request, p refstore.Principal) error {
+	q := func(key string) string { v, _ := queryValue(r.URL.RawQuery, key); return v }
+	t, err := parseTarget(r, q("scope"))
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	addr, err := refstore.ParseAddress(q.Get("locale"), q.Get("relativePath"), q.Get("filename"))
+	addr, err := refstore.ParseAddress(q("locale"), q("relativePath"), q("filename"))
 	if err != nil {
 		return err
 	}
-	a, f, err := s.svc.OpenAsset(r.Context(), principal(r), t.scope, t.segmentID, addr)
+	a, f, err := s.svc.OpenAsset(r.Context(), p, t.scope, t.segmentID, addr)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return s.serveFile(w, r, file{name: a.Name, contentType: a.ContentType, modified: a.Modified.Time(), etag: assetETag(a),
-		cacheControl: cacheControl(a, q.Get("v"), q.Has("v"), t.flex)}, a.Size, f)
+	v, hasV := queryValue(r.URL.RawQuery, "v")
+	return s.serveFile(w, r, s.assetHeaders(a, cacheControl(a, v, hasV, t.flex), false),
+		a.Modified.Time(), a.Size, f)
 }
 
 // downloadByIDHandler answers GET /api/assets/{assetId}/download, always as an attachment,
@@ -165,7 +256,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) downloadByIDHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail := func(err error) { s.writeAssetIDError(w, r, err) }
-		p, err := s.svc.Authenticate(r.Context(), r.Header.Get("X-Auth-Token"), r.Header.Get("X-Auth-AccountId"))
+		p, err := s.authenticate(r)
 		if err != nil {
 			fail(err)
 			return
@@ -181,8 +272,7 @@ func (s *Server) downloadByIDHandler() http.Handler {
 			return
 		}
 		defer f.Close()
-		if err := s.serveFile(w, r, file{name: a.Name, contentType: a.ContentType, modified: a.Modified.Time(),
-			etag: assetETag(a), cacheControl: cacheRevalidate, attachment: true}, a.Size, f); err != nil {
+		if err := s.serveFile(w, r, s.assetHeaders(a, cacheRevalidate, true), a.Modified.Time(), a.Size, f); err != nil {
 			fail(err)
 		}
 	})

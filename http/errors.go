@@ -113,6 +113,11 @@ func (s *Server) writeAssetIDError(w http.ResponseWriter, r *http.Request, err e
 
 func (s *Server) logError(r *http.Request, err error) *refstore.Error {
 	e := refstore.AsError(err)
+	if r.Context().Err() != nil {
+		// The client went away and its request was cancelled: nothing failed here.
+		s.log.DebugContext(r.Context(), "request cancelled by the client", "err", err)
+		return e
+	}
 	if StatusOf(e) >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "code", e.Code, "err", err)
 	}

@@ -24,7 +24,7 @@ var uploadBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 
 
 // upload answers POST /api/media/upload: the first file part of a multipart/form-data
 // body is streamed to the blob store while it arrives.
-func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, p refstore.Principal) error {
 	q := r.URL.Query()
 	var maxSize int64
 	if v := q.Get("maxsize"); v != "" {
@@ -70,7 +70,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 		if v := q.Get("filename"); v != "" {
 			name = v
 		}
-		u, token, err := s.svc.Upload(r.Context(), principal(r), name, &bodyReader{r: part, mr: mr, end: end}, maxSize)
+		u, token, err := s.svc.Upload(r.Context(), p, name, &bodyReader{r: part, mr: mr, end: end}, maxSize)
 		if err != nil {
 			return err
 		}
@@ -209,12 +209,13 @@ func malformedBody(err error) error {
 }
 
 // mediaGet answers GET /api/media/get/{token} with an upload's bytes, to its uploader only.
-func (s *Server) mediaGet(w http.ResponseWriter, r *http.Request) error {
-	u, f, err := s.svc.OpenUpload(r.Context(), principal(r), r.PathValue("token"))
+func (s *Server) mediaGet(w http.ResponseWriter, r *http.Request, p refstore.Principal) error {
+	u, f, err := s.svc.OpenUpload(r.Context(), p, r.PathValue("token"))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return s.serveFile(w, r, file{name: u.Name, contentType: u.ContentType, modified: u.Created,
-		etag: `"` + u.SHA256 + `"`, cacheControl: "private, no-cache"}, u.Size, f)
+	fh := newFileHeaders(file{name: u.Name, contentType: u.ContentType, modified: u.Created,
+		etag: `"` + u.SHA256 + `"`, cacheControl: cacheRevalidate, size: u.Size})
+	return s.serveFile(w, r, fh, u.Created, u.Size, f)
 }

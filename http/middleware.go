@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -9,31 +8,45 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/refstore/refstore"
 )
 
-type ctxKey int
-
-const principalKey ctxKey = iota
-
 // requestID returns a client's X-Request-Id when it is a plain token (so that ids can be
 // followed across a load balancer), and a fresh one otherwise.
 func requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); len(id) > 0 && len(id) <= 64 {
-		ok := true
-		for i := 0; i < len(id) && ok; i++ {
-			c := id[i]
-			ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
-		}
-		if ok {
-			return id
+	if v := r.Header["X-Request-Id"]; len(v) > 0 {
+		if id := v[0]; len(id) > 0 && len(id) <= 64 {
+			ok := true
+			for i := 0; i < len(id) && ok; i++ {
+				c := id[i]
+				ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+			}
+			if ok {
+				return id
+			}
 		}
 	}
-	var b [12]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return newRequestID()
+}
+
+// Fresh request ids are a random prefix drawn at start and a counter: unique across
+// restarts and nodes without a system call per request.
+var (
+	idPrefix = func() string {
+		var b [6]byte
+		rand.Read(b[:])
+		return hex.EncodeToString(b[:])
+	}()
+	idCounter atomic.Uint64
+)
+
+func newRequestID() string {
+	var b [24]byte
+	n := copy(b[:], idPrefix)
+	return string(strconv.AppendUint(b[:n], idCounter.Add(1), 16))
 }
 
 // statusWriter records the status and size of a response. It passes ReadFrom through, so
@@ -73,13 +86,13 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // observe wraps the router: request id, panic recovery, access log and metrics. The
 // route label is the mux pattern, never the raw path (which can carry file tokens).
+// Failed requests (5xx) are always logged; the others only with Config.AccessLog.
 func (s *Server) observe(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		sw := &statusWriter{ResponseWriter: w}
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		s.metrics.inFlight.Inc()
 		defer func() {
 			s.metrics.inFlight.Dec()
@@ -101,24 +114,21 @@ func (s *Server) observe(mux *http.ServeMux) http.Handler {
 				status = http.StatusOK
 			}
 			d := time.Since(start)
-			s.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-			s.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
-			s.metrics.responseBytes.WithLabelValues(route).Add(float64(sw.bytes))
+			m := s.metrics.forRoute(route, status)
+			m.requests.Inc()
+			m.duration.Observe(d.Seconds())
+			m.bytes.Add(float64(sw.bytes))
 			level := slog.LevelInfo
 			if status >= 500 {
 				level = slog.LevelWarn
+			} else if !s.cfg.AccessLog {
+				return
 			}
-			s.log.Log(r.Context(), level, "request", "method", r.Method, "route", route, "status", status,
-				"bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "request_id", id)
+			if s.log.Enabled(r.Context(), level) {
+				s.log.Log(r.Context(), level, "request", "method", r.Method, "route", route, "status", status,
+					"bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "request_id", id)
+			}
 		}()
 		mux.ServeHTTP(sw, r)
 	})
-}
-
-type requestIDKey struct{}
-
-// RequestIDOf returns the request id stored in a request's context.
-func RequestIDOf(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
 }

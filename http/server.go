@@ -7,7 +7,9 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +27,9 @@ type Config struct {
 	PublicURL string
 	// AdminToken authenticates the admin API. When empty the admin API is disabled.
 	AdminToken string
+	// AccessLog logs every request (method, route, status, bytes, duration, request id).
+	// Requests that fail with a 5xx are logged either way.
+	AccessLog bool
 	// PresignTTL, when positive, makes downloads of blobs that can be fetched directly (S3)
 	// redirect to a URL valid this long instead of streaming through the node.
 	PresignTTL time.Duration
@@ -36,6 +41,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics
+	headers headerCache
 	handler http.Handler
 }
 
@@ -125,12 +131,6 @@ func noRoute(w http.ResponseWriter, mux *http.ServeMux, r *http.Request) error {
 	return refstore.Errorf(refstore.CodeNotFound, "No route for %s %s.", r.Method, r.URL.Path)
 }
 
-// Principal returns the authenticated caller of a request.
-func principal(r *http.Request) refstore.Principal {
-	p, _ := r.Context().Value(principalKey).(refstore.Principal)
-	return p
-}
-
 // adminOnly checks the admin bearer token in constant time.
 func (s *Server) adminOnly(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -162,6 +162,7 @@ type metrics struct {
 	duration      *prometheus.HistogramVec
 	responseBytes *prometheus.CounterVec
 	inFlight      prometheus.Gauge
+	children      sync.Map // routeStatus → *routeMetrics
 }
 
 func newMetrics() *metrics {
@@ -180,6 +181,30 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.requests, m.duration, m.responseBytes, m.inFlight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// routeMetrics are the metric children of one route and status, resolved once: looking
+// them up by label values costs a hash and an allocation per request.
+type routeMetrics struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+	bytes    prometheus.Counter
+}
+
+type routeStatus struct {
+	route  string
+	status int
+}
+
+func (m *metrics) forRoute(route string, status int) *routeMetrics {
+	k := routeStatus{route, status}
+	if rm, ok := m.children.Load(k); ok {
+		return rm.(*routeMetrics)
+	}
+	rm := &routeMetrics{requests: m.requests.WithLabelValues(route, strconv.Itoa(status)),
+		duration: m.duration.WithLabelValues(route), bytes: m.responseBytes.WithLabelValues(route)}
+	m.children.Store(k, rm)
+	return rm
 }
 
 func (m *metrics) handler() http.Handler {

@@ -20,6 +20,7 @@ func (s *Service) UpsertCatalog(ctx context.Context, c *refstore.Catalog) error 
 			}
 		}
 	}
+	defer s.catalogChanged()
 	return s.meta.UpsertCatalog(ctx, c, keys)
 }
 
@@ -46,6 +47,7 @@ func (s *Service) APIKeys(ctx context.Context, account string, user int64) ([]re
 
 // RevokeKey removes a key and ends its sessions.
 func (s *Service) RevokeKey(ctx context.Context, account string, user int64, id string) error {
+	defer s.catalogChanged()
 	return s.meta.RevokeAPIKey(ctx, account, user, id)
 }
 
@@ -78,6 +80,7 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 		folder.ProjectID, folder.DocumentID, folder.SegmentID = ref.ProjectID, ref.DocumentID, ref.ID
 	}
 	removed, err := s.meta.RemoveEntry(ctx, e)
+	s.catalogChanged()
 	if err != nil {
 		return err
 	}

@@ -14,22 +14,22 @@ import (
 // without the right a 403 whatever the segment, and only then an unknown segment or one
 // outside the scope a 404.
 func (s *Service) authorize(ctx context.Context, p refstore.Principal, sc refstore.Scope, need refstore.Rights, segmentIDs ...int64) (refstore.Access, []refstore.SegmentRef, error) {
-	acc, err := s.meta.Access(ctx, p, sc)
+	acc, err := s.access(ctx, p, sc)
 	if err != nil {
 		return acc, nil, err
 	}
 	if !acc.Rights.Has(need) {
 		return acc, nil, refstore.Errorf(refstore.CodeForbidden, "You do not have the %s right on %s.", need, scopeName(sc))
 	}
-	var refs []refstore.SegmentRef
-	if len(segmentIDs) == 1 {
-		ref, err := s.meta.Segment(ctx, p.Account, segmentIDs[0])
-		if err != nil {
-			return acc, nil, err
-		}
-		refs = []refstore.SegmentRef{ref}
-	} else if refs, err = s.meta.Segments(ctx, p.Account, segmentIDs); err != nil {
+	refs, err := s.segments(ctx, p.Account, segmentIDs)
+	if err != nil {
 		return acc, nil, err
+	}
+	if len(segmentIDs) == 1 {
+		if len(refs) != 1 || refs[0].ProjectID != acc.ProjectID || !acc.Covers(refs[0].DocumentID) {
+			return acc, nil, refstore.Errorf(refstore.CodeSegmentNotFound, "Segment %d does not exist in %s.", segmentIDs[0], scopeName(sc))
+		}
+		return acc, refs, nil
 	}
 	byID := make(map[int64]refstore.SegmentRef, len(refs))
 	for _, r := range refs {
@@ -105,6 +105,7 @@ func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.
 		return nil, err
 	}
 	s.place(ctx, asset)
+	s.segmentChanged(p.Account, asset.SegmentID)
 	unlock()
 	if previous != nil && previous.SHA256 != asset.SHA256 {
 		s.collect(ctx, []refstore.ContentID{{Account: p.Account, SHA256: previous.SHA256}})
@@ -140,7 +141,7 @@ func (s *Service) OpenAsset(ctx context.Context, p refstore.Principal, sc refsto
 	if _, _, err := s.authorize(ctx, p, sc, refstore.RightRead, segmentID); err != nil {
 		return nil, nil, err
 	}
-	return s.open(ctx, func() (*refstore.Asset, error) { return s.meta.Asset(ctx, p.Account, segmentID, addr) })
+	return s.open(ctx, func() (*refstore.Asset, error) { return s.asset(ctx, p.Account, segmentID, addr) })
 }
 
 // OpenAssetByID finds an asset by id and opens its bytes. The caller needs read on the
@@ -164,16 +165,32 @@ func (s *Service) OpenAssetByID(ctx context.Context, p refstore.Principal, id in
 
 // open opens the bytes of the asset find returns. An overwrite or delete that commits
 // between the lookup and the open may already have removed the old bytes; the lookup is
-// then repeated, so the caller gets one complete version, old or new, never a mix.
+// then repeated, so the caller gets one complete version, old or new, never a mix. Small
+// blobs come from memory when the blob cache holds them.
 func (s *Service) open(ctx context.Context, find func() (*refstore.Asset, error)) (*refstore.Asset, io.ReadSeekCloser, error) {
 	for attempt := 0; ; attempt++ {
 		a, err := find()
 		if err != nil {
 			return nil, nil, err
 		}
-		f, err := s.blobs.Open(ctx, refstore.BlobRef{Account: a.Account, Key: a.BlobKey}, a.Size)
+		ref := refstore.BlobRef{Account: a.Account, Key: a.BlobKey}
+		if s.small != nil && a.Size <= maxCachedBlob {
+			if data := s.small.get(ref); data != nil {
+				return a, newContent(data), nil
+			}
+		}
+		f, err := s.blobs.Open(ctx, ref, a.Size)
 		if err == nil {
-			return a, f, nil
+			if s.small == nil || a.Size > maxCachedBlob {
+				return a, f, nil
+			}
+			data := make([]byte, a.Size)
+			_, err = io.ReadFull(f, data)
+			f.Close()
+			if err == nil {
+				s.small.put(ref, data)
+				return a, newContent(data), nil
+			}
 		}
 		if !errors.Is(err, fs.ErrNotExist) || attempt == 2 {
 			return nil, nil, s.blobError(err)
@@ -187,7 +204,7 @@ func (s *Service) List(ctx context.Context, p refstore.Principal, sc refstore.Sc
 	if _, _, err := s.authorize(ctx, p, sc, refstore.RightRead, segmentIDs...); err != nil {
 		return nil, err
 	}
-	return s.meta.SegmentAssets(ctx, p.Account, segmentIDs)
+	return s.segmentAssets(ctx, p.Account, segmentIDs)
 }
 
 // Delete deletes one asset of a segment, or every asset of it when addr is nil, and
@@ -198,6 +215,7 @@ func (s *Service) Delete(ctx context.Context, p refstore.Principal, sc refstore.
 	}
 	unlock := s.lockSegment(segmentID)
 	deleted, err := s.meta.DeleteAssets(ctx, p.Account, segmentID, addr)
+	s.segmentChanged(p.Account, segmentID)
 	if err != nil {
 		unlock()
 		return 0, err

@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -48,7 +50,15 @@ func (s *Service) Authenticate(ctx context.Context, token, account string) (refs
 	case account == "":
 		return refstore.Principal{}, errUnauthorized("Not authenticated: the X-Auth-AccountId header is missing.")
 	}
-	hash := hashSecret(token)
+	sum := sha256.Sum256([]byte(token))
+	var gen uint64
+	if s.cache != nil {
+		if cs := s.cache.session(sum); cs != nil {
+			return s.useCachedSession(ctx, sum, cs, account)
+		}
+		gen = s.cache.catalogGen.Load()
+	}
+	hash := hex.EncodeToString(sum[:])
 	sess, err := s.meta.Session(ctx, hash)
 	if err != nil {
 		return refstore.Principal{}, err
@@ -58,12 +68,40 @@ func (s *Service) Authenticate(ctx context.Context, token, account string) (refs
 		now.Sub(sess.LastUsed) > s.cfg.TokenTTL {
 		return refstore.Principal{}, errUnauthorized("Token invalid or expired.")
 	}
+	persisted := sess.LastUsed
 	if now.Sub(sess.LastUsed) > s.touchInterval() {
 		if err := s.meta.TouchSession(ctx, hash, now); err != nil {
 			return refstore.Principal{}, err
 		}
+		persisted = now
 	}
-	return refstore.Principal{Account: sess.Account, UserID: sess.UserID, SessionHash: hash}, nil
+	p := refstore.Principal{Account: sess.Account, UserID: sess.UserID, SessionHash: hash}
+	if s.cache != nil {
+		cs := &cachedSession{principal: p}
+		cs.lastUsed.Store(now.UnixNano())
+		cs.persisted.Store(persisted.UnixNano())
+		s.cache.putSession(sum, cs, gen)
+	}
+	return p, nil
+}
+
+// useCachedSession authenticates with a session held in memory: the same checks as with
+// the store, and the store hears of the use at most every touchInterval.
+func (s *Service) useCachedSession(ctx context.Context, sum [32]byte, cs *cachedSession, account string) (refstore.Principal, error) {
+	now := s.now()
+	if subtle.ConstantTimeCompare([]byte(cs.principal.Account), []byte(account)) != 1 {
+		return refstore.Principal{}, errUnauthorized("Token invalid or expired.")
+	}
+	if now.UnixNano()-cs.lastUsed.Load() > int64(s.cfg.TokenTTL) {
+		s.cache.dropSession(sum)
+		return refstore.Principal{}, errUnauthorized("Token invalid or expired.")
+	}
+	if cs.touch(now, s.touchInterval()) {
+		if err := s.meta.TouchSession(ctx, cs.principal.SessionHash, now); err != nil {
+			return refstore.Principal{}, err
+		}
+	}
+	return cs.principal, nil
 }
 
 // Logout ends a session. It is idempotent: an unknown or expired token is already ended.
@@ -81,5 +119,9 @@ func (s *Service) Logout(ctx context.Context, token, account string) error {
 	if sess.Account != account {
 		return nil // not this caller's session to end
 	}
-	return s.meta.DeleteSession(ctx, hash)
+	err = s.meta.DeleteSession(ctx, hash)
+	if s.cache != nil {
+		s.cache.dropSession(sha256.Sum256([]byte(token)))
+	}
+	return err
 }

@@ -30,6 +30,12 @@ type Config struct {
 	// OrphanGrace is how old bytes no metadata names must be before a sweep deletes them:
 	// younger ones may belong to an upload still committing on another node.
 	OrphanGrace time.Duration // default 1 h
+	// ExclusiveMetadata says this process is the only one changing the metadata (the
+	// embedded default). It then keeps what downloads read in memory (see cache).
+	ExclusiveMetadata bool
+	// BlobCacheSize is how many bytes of small blobs (up to 256 KiB each) are kept in
+	// memory; 0 keeps none.
+	BlobCacheSize int64
 }
 
 func (c *Config) setDefaults() {
@@ -55,6 +61,8 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
+	cache  *cache     // nil unless cfg.ExclusiveMetadata
+	small  *blobCache // nil when cfg.BlobCacheSize is 0
 	// segLocks order the writes of a segment from their metadata commit to their update of
 	// the reference-material tree (see lockSegment).
 	segLocks [64]sync.Mutex
@@ -67,6 +75,12 @@ func New(meta refstore.MetaStore, blobs refstore.BlobStore, cfg Config, log *slo
 	s := &Service{meta: meta, blobs: blobs, cfg: cfg, log: log, now: time.Now}
 	if m, ok := blobs.(refstore.Mirror); ok {
 		s.mirror = m
+	}
+	if cfg.ExclusiveMetadata {
+		s.cache = newCache()
+	}
+	if cfg.BlobCacheSize > 0 {
+		s.small = newBlobCache(cfg.BlobCacheSize)
 	}
 	return s
 }
@@ -97,6 +111,20 @@ func (s *Service) Ready(ctx context.Context) error {
 		return &refstore.Error{Code: refstore.CodeUnavailable, Message: "The blob store is unavailable.", Err: err}
 	}
 	return nil
+}
+
+// catalogChanged tells the cache that catalog entries, keys or sessions changed.
+func (s *Service) catalogChanged() {
+	if s.cache != nil {
+		s.cache.catalogChanged()
+	}
+}
+
+// segmentChanged tells the cache that the assets of a segment changed.
+func (s *Service) segmentChanged(account string, segment int64) {
+	if s.cache != nil {
+		s.cache.segmentChanged(account, segment)
+	}
 }
 
 // hashSecret is how tokens, file tokens and API keys are stored: they are long random

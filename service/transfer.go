@@ -26,6 +26,7 @@ func (s *Service) ImportCatalog(ctx context.Context, c *refstore.Catalog, keys [
 			}
 		}
 	}
+	defer s.catalogChanged()
 	return s.meta.UpsertCatalog(ctx, c, keys)
 }
 
@@ -67,6 +68,7 @@ func (s *Service) ImportAsset(ctx context.Context, a refstore.Asset, open func()
 		key = a.BlobKey
 		unlock := s.lockSegment(a.SegmentID)
 		asset, previous, err := s.meta.ImportAsset(ctx, &a)
+		s.segmentChanged(a.Account, a.SegmentID)
 		if err != nil {
 			unlock()
 			if res.Stored {

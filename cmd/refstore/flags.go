@@ -28,6 +28,17 @@ func (e *envFlags) String(p *string, name, def, usage string) {
 	e.fs.StringVar(p, name, def, usage+" ("+envName(name)+")")
 }
 
+func (e *envFlags) Bool(p *bool, name string, def bool, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			e.err = fmt.Errorf("%s=%q: %v", envName(name), v, err)
+		}
+		def = b
+	}
+	e.fs.BoolVar(p, name, def, usage+" ("+envName(name)+")")
+}
+
 func (e *envFlags) Duration(p *time.Duration, name string, def time.Duration, usage string) {
 	if v, ok := os.LookupEnv(envName(name)); ok {
 		d, err := time.ParseDuration(v)

@@ -20,7 +20,9 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCommand(), exportCommand(), importCommand())
-	if err := root.Execute(); err != nil {
+	err := root.Execute()
+	logOutput.Flush()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "refstore:", err)
 		os.Exit(1)
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -37,7 +38,9 @@ type serveConfig struct {
 	orphanGrace   time.Duration
 	orphanSweep   time.Duration
 	presign       time.Duration
+	blobCache     byteSize
 	debugAddr     string
+	accessLog     bool
 	logFormat     string
 	logLevel      string
 }
@@ -62,6 +65,8 @@ func serveCommand() *cobra.Command {
 	f.Duration(&c.orphanGrace, "orphan-grace", time.Hour, "bytes no metadata names are deleted by the orphan sweep once this old")
 	f.Duration(&c.orphanSweep, "orphan-sweep-interval", time.Hour, "how often bytes without metadata are looked for")
 	f.Duration(&c.presign, "presign-downloads", 0, "S3 only: redirect downloads to presigned URLs valid this long (0: stream through the node)")
+	f.Size(&c.blobCache, "blob-cache-size", 32<<20, "memory for the bytes of small blobs (up to 256 KiB each), served without a file open or S3 GET")
+	f.Bool(&c.accessLog, "access-log", false, "log every request (failed ones are logged either way)")
 	f.String(&c.debugAddr, "debug-addr", "", "address of a separate listener serving /debug/pprof/ (keep it private; default off)")
 	f.String(&c.logFormat, "log-format", "text", "log format: text or json")
 	f.String(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -82,14 +87,15 @@ func newLogger(format, level string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+		return slog.New(flushingHandler{slog.NewTextHandler(logOutput, opts), logOutput}), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(flushingHandler{slog.NewJSONHandler(logOutput, opts), logOutput}), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: use text or json", format)
 }
 
 func serve(ctx context.Context, c serveConfig) error {
+	tuneGC()
 	log, err := newLogger(c.logFormat, c.logLevel)
 	if err != nil {
 		return err
@@ -103,7 +109,8 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	defer st.Close()
 	svc := service.New(st.meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
-		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace}, log)
+		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace,
+		ExclusiveMetadata: c.stores.embedded(), BlobCacheSize: blobCacheSize(c)}, log)
 	if err := recoverUnclean(ctx, svc, st, c.orphanGrace, log); err != nil {
 		return err
 	}
@@ -111,7 +118,8 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	handler := refhttp.NewServer(svc, refhttp.Config{PublicURL: c.publicURL, AdminToken: adminToken, PresignTTL: c.presign}, log)
+	handler := refhttp.NewServer(svc, refhttp.Config{PublicURL: c.publicURL, AdminToken: adminToken, PresignTTL: c.presign,
+		AccessLog: c.accessLog}, log)
 	srv := refhttp.NewHTTPServer(c.addr, handler, log)
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -190,6 +198,27 @@ func recoverUnclean(ctx context.Context, svc *service.Service, st *stores, orpha
 		"links_placed", rep.Mirror.Placed, "files_removed", rep.Mirror.Removed, "blobs_missing", rep.Mirror.Missing,
 		"took", rep.Duration)
 	return nil
+}
+
+// blobCacheSize is the memory for small blobs: none when downloads redirect to presigned
+// URLs, since the bytes then never pass through the node.
+func blobCacheSize(c serveConfig) int64 {
+	if c.presign > 0 {
+		return 0
+	}
+	return int64(c.blobCache)
+}
+
+// tuneGC lets the heap grow to three times what is live (Go's default is twice) under a
+// soft limit of 128 MiB: small downloads allocate a little per request, and collecting
+// half as often is worth a tenth of the request rate. GOGC and GOMEMLIMIT override it.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(128 << 20)
+	}
 }
 
 // adminToken returns REFSTORE_ADMIN_TOKEN, or the token in {data}/admin.token, creating

@@ -135,6 +135,16 @@ func (s *S3) Stop() {
 	s.cmd = nil
 }
 
+// Pid is the gateway's process id (0 when stopped), to watch its memory and CPU.
+func (s *S3) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // URL is the --blobs URL of the bucket.
 func (s *S3) URL() string {
 	return "s3://" + s.Bucket + "?endpoint=" + s.Endpoint + "&region=us-east-1&path-style=true"
