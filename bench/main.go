@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/refstore/refstore/internal/testenv"
@@ -121,7 +122,7 @@ func main() {
 		c.only = regexp.MustCompile(only)
 	}
 	if c.minio == "" {
-		c.minio, _ = exec.LookPath("minio")
+		c.minio = findBinary("minio")
 	}
 	e := &env{cfg: c, runID: time.Now().UTC().Format("20060102T150405Z")}
 	if err := e.run(); err != nil {
@@ -130,6 +131,20 @@ func main() {
 		os.Exit(1)
 	}
 	e.stop()
+}
+
+// findBinary looks for a program on PATH, then where go install puts it.
+func findBinary(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
 }
 
 func (e *env) run() error {

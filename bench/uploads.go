@@ -185,6 +185,8 @@ func settle() {
 func (e *env) cleanUploads() {
 	for _, dir := range []string{filepath.Join(e.cfg.work, "nginx-up"), filepath.Join(e.www, "up")} {
 		os.RemoveAll(dir)
+		os.Mkdir(dir, 0o777)
+		os.Chmod(dir, 0o777) // nginx's workers write here as an unprivileged user
 	}
 	ctx := context.Background()
 	for _, t := range e.uploads {

@@ -246,8 +246,6 @@ func blobPath(ref refstore.BlobRef) (string, error) {
 	return path.Join(blobDir(ref.Account, ref.Key), ref.Key), nil
 }
 
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
-
 // Put writes r to a temporary file, fsyncs it, and renames it to a fresh key.
 func (s *Store) Put(ctx context.Context, account string, r io.Reader) (string, int64, error) {
 	if s.readOnly {
@@ -268,10 +266,7 @@ func (s *Store) Put(ctx context.Context, account string, r io.Reader) (string, i
 			s.root.Remove(tmp)
 		}
 	}()
-	buf := copyBuffers.Get().(*[]byte)
-	// The struct hides (*os.File).ReadFrom, whose fallback would allocate its own buffer.
-	n, err := io.CopyBuffer(struct{ io.Writer }{f}, r, *buf)
-	copyBuffers.Put(buf)
+	n, err := writeAll(f, r)
 	if err != nil {
 		return "", 0, storageError(err)
 	}

@@ -2,12 +2,11 @@ package http
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"sync"
 
@@ -35,8 +34,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p refstore.Princ
 		maxSize = n
 	}
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return refstore.Errorf(refstore.CodeUnsupportedMedia, "Media upload expects a multipart/form-data body with one file part.")
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" || len(params["boundary"]) > 70 {
+		// RFC 2046 bounds boundaries to 70 characters.
+		return refstore.Errorf(refstore.CodeUnsupportedMedia, "Media upload expects a multipart/form-data body with one file part (and a boundary of at most 70 characters).")
 	}
 	limit := s.svc.Config().MaxUploadSize
 	if maxSize > 0 && maxSize < limit {
@@ -49,34 +49,36 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p refstore.Princ
 	// Bounded, so that nothing around the file (other parts) can stream on forever.
 	br.Reset(http.MaxBytesReader(w, r.Body, limit+multipartSlack))
 	defer func() { br.Reset(nil); uploadBuffers.Put(br) }()
-	end := &multipartEnd{r: br, dash: []byte("--" + params["boundary"])}
-	mr := multipart.NewReader(end, params["boundary"])
-	for {
-		part, err := mr.NextRawPart()
-		if err == io.EOF && !end.complete() {
-			return malformedBody(io.ErrUnexpectedEOF)
-		} else if errors.Is(err, io.EOF) {
-			return refstore.InvalidParam("file", "the multipart body holds no file part")
-		} else if err != nil {
+	form := newFormReader(br, params["boundary"])
+	more, err := form.first()
+	for ; err == nil && more; more, err = form.afterPart() {
+		h, err := form.header()
+		if err != nil {
 			return malformedBody(err)
 		}
-		name, isFile := partFileName(part)
+		name, isFile := partFileName(h)
 		if !isFile {
-			if _, err := io.Copy(io.Discard, io.LimitReader(part, 64<<10)); err != nil {
+			if n, err := io.Copy(io.Discard, io.LimitReader(form.body(), maxFieldBytes+1)); err != nil {
 				return malformedBody(err)
+			} else if n > maxFieldBytes {
+				return malformedBody(errFieldTooLong)
 			}
 			continue
 		}
 		if v := q.Get("filename"); v != "" {
 			name = v
 		}
-		u, token, err := s.svc.Upload(r.Context(), p, name, &bodyReader{r: part, mr: mr, end: end}, maxSize)
+		u, token, err := s.svc.Upload(r.Context(), p, name, &fileReader{part: form.body(), form: form}, maxSize)
 		if err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusOK, uploadResponse{Result: uploadResult{Token: token, Name: u.DisplayName()}})
 		return nil
 	}
+	if err != nil {
+		return malformedBody(err)
+	}
+	return refstore.InvalidParam("file", "the multipart body holds no file part")
 }
 
 type uploadResponse struct {
@@ -88,10 +90,11 @@ type uploadResult struct {
 	Name  string `json:"name"`
 }
 
-// partFileName returns the file name of a part, folders included (Part.FileName would cut
-// them off), and whether the part is the upload: the first with a file name or named file.
-func partFileName(p *multipart.Part) (string, bool) {
-	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+// partFileName returns the file name of a part, folders included (mime/multipart would
+// cut them off), and whether the part is the upload: the first with a file name or named
+// file.
+func partFileName(h textproto.MIMEHeader) (string, bool) {
+	_, params, err := mime.ParseMediaType(h.Get("Content-Disposition"))
 	if err != nil {
 		return "", false
 	}
@@ -99,105 +102,32 @@ func partFileName(p *multipart.Part) (string, bool) {
 	return name, hasName || params["name"] == "file"
 }
 
-// bodyReader turns failures to read the request body into a 400 that says so. At the
-// end of the file part it reads the rest of the multipart body, so that a body cut off
-// before its closing delimiter fails the upload (and keeps nothing) instead of passing.
-// Its end is sticky: a reader that reads again after io.EOF (the S3 store does, when a
-// file is an exact multiple of its part size) gets io.EOF again.
-type bodyReader struct {
-	r    io.Reader
-	mr   *multipart.Reader
-	end  *multipartEnd
-	done bool
+// fileReader reads the file part. At its end it reads the rest of the body, so that a
+// body cut off before its closing delimiter fails the upload (which then keeps nothing)
+// instead of passing; failures to read the body are a 400 that says so.
+type fileReader struct {
+	part *partReader
+	form *formReader
+	err  error // sticky, once the part has ended
 }
 
-func (b *bodyReader) Read(p []byte) (int, error) {
-	if b.done {
-		return 0, io.EOF
+func (f *fileReader) Read(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
 	}
-	n, err := b.r.Read(p)
-	if err == io.EOF {
-		if err := finishMultipart(b.mr, b.end); err != nil {
-			return n, malformedBody(err)
+	n, err := f.part.Read(p)
+	switch {
+	case err == io.EOF:
+		if ferr := f.form.finish(); ferr != nil {
+			f.err = malformedBody(ferr)
+		} else {
+			f.err = io.EOF
 		}
-		b.done = true
-		return n, io.EOF
-	}
-	if err != nil {
+		return n, f.err
+	case err != nil:
 		return n, malformedBody(err)
 	}
 	return n, nil
-}
-
-// finishMultipart skips the parts after the file and checks that the body ends with the
-// closing delimiter.
-func finishMultipart(mr *multipart.Reader, end *multipartEnd) error {
-	for {
-		part, err := mr.NextRawPart()
-		if err == io.EOF {
-			if !end.complete() {
-				return io.ErrUnexpectedEOF
-			}
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if _, err := io.Copy(io.Discard, part); err != nil {
-			return err
-		}
-	}
-}
-
-// multipartEnd watches the bytes mime/multipart reads. mime/multipart answers a bare
-// io.EOF both for the closing delimiter and for a body cut off inside a part's headers
-// (just after a delimiter); the last delimiter in the body tells the two apart.
-type multipartEnd struct {
-	r    io.Reader
-	dash []byte // "--" + boundary
-	eof  bool
-	tail [512]byte
-	n    int // bytes of tail in use (at its end)
-}
-
-func (m *multipartEnd) Read(p []byte) (int, error) {
-	n, err := m.r.Read(p)
-	if n >= len(m.tail) {
-		m.n = copy(m.tail[:], p[n-len(m.tail):n])
-	} else if n > 0 {
-		keep := min(m.n, len(m.tail)-n)
-		copy(m.tail[len(m.tail)-keep-n:], m.tail[len(m.tail)-keep:])
-		copy(m.tail[len(m.tail)-n:], p[:n])
-		m.n = keep + n
-	}
-	if err == io.EOF {
-		m.eof = true
-	}
-	return n, err
-}
-
-// complete reports whether mime/multipart's io.EOF was the closing delimiter: the body
-// goes on past it (an epilogue not read), or its last delimiter is the closing one. When
-// the last delimiter is out of sight (a long epilogue, or long headers) it cannot tell,
-// and trusts mime/multipart.
-func (m *multipartEnd) complete() bool {
-	if !m.eof {
-		return true
-	}
-	tail := m.tail[len(m.tail)-m.n:]
-	for i := len(tail); ; {
-		if i = bytes.LastIndex(tail[:i], m.dash); i < 0 {
-			return true
-		}
-		if i > 0 && tail[i-1] != '\n' {
-			continue
-		}
-		switch rest := tail[i+len(m.dash):]; {
-		case bytes.HasPrefix(rest, []byte("--")):
-			return true
-		case len(rest) == 0 || rest[0] == '\r' || rest[0] == '\n' || rest[0] == ' ' || rest[0] == '\t':
-			return false
-		}
-	}
 }
 
 func malformedBody(err error) error {

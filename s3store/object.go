@@ -26,6 +26,7 @@ type object struct {
 	pos     int64         // the reader's position
 	body    io.ReadCloser // an open GET, positioned at bodyPos
 	bodyPos int64
+	bodyEnd int64 // the last byte the open GET returns
 
 	// prefetchStart..prefetchEnd is the range the HTTP layer announced it will send, so
 	// the GET starting there asks for exactly it.
@@ -69,6 +70,14 @@ func (o *object) Read(p []byte) (int, error) {
 	n, err := o.body.Read(p)
 	o.pos += int64(n)
 	o.bodyPos = o.pos
+	if err == nil && o.bodyPos > o.bodyEnd {
+		// All of the GET is read: read its end too, so that the connection goes back to
+		// the pool instead of being closed.
+		var one [1]byte
+		if m, _ := o.body.Read(one[:]); m == 0 {
+			err = io.EOF
+		}
+	}
 	if err == io.EOF {
 		// The GET covered a prefetched range only; the next Read opens the rest.
 		o.body.Close()
@@ -86,7 +95,7 @@ func (o *object) open(start, end int64) error {
 	if err != nil {
 		return classify(err)
 	}
-	o.body, o.bodyPos = out.Body, start
+	o.body, o.bodyPos, o.bodyEnd = out.Body, start, end
 	return nil
 }
 

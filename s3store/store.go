@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -97,7 +98,15 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	if c.PartSize == 0 {
 		c.PartSize = 8 << 20
 	}
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(c.Region))
+	// Every node talks to one store: keep enough connections open for all its concurrent
+	// downloads, and read responses in large pieces.
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = 256
+		t.MaxIdleConnsPerHost = 256
+		t.ReadBufferSize = 64 << 10
+		t.WriteBufferSize = 64 << 10
+	})
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(c.Region), config.WithHTTPClient(httpClient))
 	if err != nil {
 		return nil, fmt.Errorf("blob store: AWS configuration: %w", err)
 	}
