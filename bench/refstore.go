@@ -98,6 +98,15 @@ func (a *api) downloadURL(segment int64, locale, name string) string {
 
 // put uploads data under name and attaches it to a segment.
 func (a *api) put(segment int64, locale, name string, r io.Reader, size int64) error {
+	token, err := a.upload(name, r, size)
+	if err != nil {
+		return err
+	}
+	return a.attach(http.DefaultClient, segment, locale, token)
+}
+
+// upload uploads size bytes of r under name and returns the file token.
+func (a *api) upload(name string, r io.Reader, size int64) (string, error) {
 	body, ct, extra := multipartUpload(name, r)
 	req, _ := http.NewRequest("POST", a.uploadURL(name), body)
 	req.ContentLength = size + extra
@@ -105,15 +114,33 @@ func (a *api) put(segment int64, locale, name string, r io.Reader, size int64) e
 	req.Header.Set("Content-Type", ct)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var up struct{ Result struct{ Token string } }
 	err = json.NewDecoder(resp.Body).Decode(&up)
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != 200 {
-		return fmt.Errorf("upload: %s %v", resp.Status, err)
+		return "", fmt.Errorf("upload: %s %v", resp.Status, err)
 	}
-	return a.attach(http.DefaultClient, segment, locale, up.Result.Token)
+	return up.Result.Token, nil
+}
+
+// attachAs attaches a file token to a segment under a folder of its own.
+func (a *api) attachAs(c *http.Client, segment int64, folder, token string) error {
+	req, _ := http.NewRequest("POST", a.attachURL(segment),
+		strings.NewReader(fmt.Sprintf(`{"filetoken":%q,"relativePath":%q}`, token, folder)))
+	req.Header = a.header()
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("attach: %s", resp.Status)
+	}
+	return nil
 }
 
 func (a *api) attach(c *http.Client, segment int64, locale, token string) error {

@@ -137,6 +137,7 @@ type goal struct {
 	what           string
 	workload, cs   string
 	server, versus string  // ratio server/versus; versus "" for an absolute bound
+	versusCase     string  // or the ratio of two cases of the same server
 	min, max       float64 // the ratio (or value) must be ≥ min and ≤ max (0: unbounded)
 }
 
@@ -169,13 +170,18 @@ func (e *env) reportTargets() {
 			continue
 		}
 		v := a
-		if g.versus != "" {
-			b, ok := e.median(g.workload, g.cs, g.versus)
+		if g.versus != "" || g.versusCase != "" {
+			other, cs := g.versus, g.cs
+			if g.versusCase != "" {
+				other, cs = g.server, g.versusCase
+			}
+			b, ok := e.median(g.workload, cs, other)
 			if !ok || b == 0 {
 				continue
 			}
 			v = a / b
 		}
+		ratio := g.versus != "" || g.versusCase != ""
 		met := (g.min == 0 || v >= g.min) && (g.max == 0 || v <= g.max)
 		mark := "met"
 		if !met {
@@ -183,15 +189,17 @@ func (e *env) reportTargets() {
 		}
 		goalText := ""
 		switch {
-		case g.min > 0 && g.versus != "":
+		case g.min > 0 && ratio:
 			goalText = fmt.Sprintf("≥ %.2f×", g.min)
+		case g.max > 0 && ratio:
+			goalText = fmt.Sprintf("≤ %.2f×", g.max)
 		case g.max > 0:
 			goalText = fmt.Sprintf("≤ %s", num(g.max))
 		default:
 			goalText = fmt.Sprintf("≥ %s", num(g.min))
 		}
 		measured := num(v)
-		if g.versus != "" {
+		if ratio {
 			measured = fmt.Sprintf("%.2f×", v)
 		}
 		fmt.Printf("| %s | %s | %s | %s |\n", g.what, measured, goalText, mark)
