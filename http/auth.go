@@ -87,7 +87,7 @@ type authedHandler func(w http.ResponseWriter, r *http.Request, p refstore.Princ
 // authed checks the X-Auth-Token and X-Auth-AccountId headers before h runs.
 func (s *Server) authed(h authedHandler) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		p, err := s.authenticate(r)
+		r, p, err := s.authenticate(r)
 		if err != nil {
 			return err
 		}
@@ -95,8 +95,15 @@ func (s *Server) authed(h authedHandler) func(http.ResponseWriter, *http.Request
 	}
 }
 
-func (s *Server) authenticate(r *http.Request) (refstore.Principal, error) {
-	return s.svc.Authenticate(r.Context(), firstHeader(r, "X-Auth-Token"), firstHeader(r, "X-Auth-Accountid"))
+// authenticate checks the auth headers. It first takes the request's view of the caches
+// (a cluster node reads how far the shared store has moved), so the request comes back
+// with that view in its context.
+func (s *Server) authenticate(r *http.Request) (*http.Request, refstore.Principal, error) {
+	if ctx := s.svc.View(r.Context()); ctx != r.Context() {
+		r = r.WithContext(ctx)
+	}
+	p, err := s.svc.Authenticate(r.Context(), firstHeader(r, "X-Auth-Token"), firstHeader(r, "X-Auth-Accountid"))
+	return r, p, err
 }
 
 // firstHeader reads a header by its canonical key, without canonicalising it again.

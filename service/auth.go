@@ -52,11 +52,14 @@ func (s *Service) Authenticate(ctx context.Context, token, account string) (refs
 	}
 	sum := sha256.Sum256([]byte(token))
 	var gen uint64
-	if s.cache != nil {
-		if cs := s.cache.session(sum); cs != nil {
-			return s.useCachedSession(ctx, sum, cs, account)
+	c := s.cached(ctx, refstore.CatalogStripe)
+	if c != nil {
+		if cs := c.session(sum); cs != nil {
+			if p, err, ok := s.useCachedSession(ctx, sum, cs, account); ok {
+				return p, err
+			}
 		}
-		gen = s.cache.catalogGen.Load()
+		gen = c.catalogGen.Load()
 	}
 	hash := hex.EncodeToString(sum[:])
 	sess, err := s.meta.Session(ctx, hash)
@@ -76,32 +79,37 @@ func (s *Service) Authenticate(ctx context.Context, token, account string) (refs
 		persisted = now
 	}
 	p := refstore.Principal{Account: sess.Account, UserID: sess.UserID, SessionHash: hash}
-	if s.cache != nil {
+	if c != nil {
 		cs := &cachedSession{principal: p}
 		cs.lastUsed.Store(now.UnixNano())
 		cs.persisted.Store(persisted.UnixNano())
-		s.cache.putSession(sum, cs, gen)
+		c.putSession(sum, cs, gen)
 	}
 	return p, nil
 }
 
 // useCachedSession authenticates with a session held in memory: the same checks as with
-// the store, and the store hears of the use at most every touchInterval.
-func (s *Service) useCachedSession(ctx context.Context, sum [32]byte, cs *cachedSession, account string) (refstore.Principal, error) {
+// the store, and the store hears of the use at most every touchInterval. With a shared
+// store, a session this node saw expire may have been kept alive through other nodes:
+// ok is false, and the store decides.
+func (s *Service) useCachedSession(ctx context.Context, sum [32]byte, cs *cachedSession, account string) (p refstore.Principal, err error, ok bool) {
 	now := s.now()
 	if subtle.ConstantTimeCompare([]byte(cs.principal.Account), []byte(account)) != 1 {
-		return refstore.Principal{}, errUnauthorized("Token invalid or expired.")
+		return refstore.Principal{}, errUnauthorized("Token invalid or expired."), true
 	}
 	if now.UnixNano()-cs.lastUsed.Load() > int64(s.cfg.TokenTTL) {
 		s.cache.dropSession(sum)
-		return refstore.Principal{}, errUnauthorized("Token invalid or expired.")
+		if s.feed != nil {
+			return refstore.Principal{}, nil, false
+		}
+		return refstore.Principal{}, errUnauthorized("Token invalid or expired."), true
 	}
 	if cs.touch(now, s.touchInterval()) {
 		if err := s.meta.TouchSession(ctx, cs.principal.SessionHash, now); err != nil {
-			return refstore.Principal{}, err
+			return refstore.Principal{}, err, true
 		}
 	}
-	return cs.principal, nil
+	return cs.principal, nil, true
 }
 
 // Logout ends a session. It is idempotent: an unknown or expired token is already ended.

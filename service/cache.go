@@ -169,11 +169,16 @@ func (c *cache) assetsGen(segment int64) [2]uint64 {
 	return [2]uint64{c.catalogGen.Load(), c.stripe(segment).Load()}
 }
 
-func (c *cache) putAssets(k segmentKey, list []refstore.Asset, gen [2]uint64) *segmentAssets {
+func newSegmentAssets(list []refstore.Asset) *segmentAssets {
 	sa := &segmentAssets{list: list, byAddr: make(map[string]*refstore.Asset, len(list))}
 	for i := range list {
 		sa.byAddr[addrKey(list[i].Address)] = &list[i]
 	}
+	return sa
+}
+
+func (c *cache) putAssets(k segmentKey, list []refstore.Asset, gen [2]uint64) *segmentAssets {
+	sa := newSegmentAssets(list)
 	c.mu.Lock()
 	if c.assetsGen(k.segment) == gen {
 		if len(c.assets) >= maxCachedAssets {

@@ -6,28 +6,31 @@ import (
 	"github.com/refstore/refstore"
 )
 
-// The reads of the request path, through the cache when there is one (see cache.go).
+// The reads of the request path, through the cache when the request may use it (see
+// cache.go and coherence.go).
 
 // access resolves a scope for a caller.
 func (s *Service) access(ctx context.Context, p refstore.Principal, sc refstore.Scope) (refstore.Access, error) {
-	if s.cache == nil {
+	c := s.cached(ctx, refstore.CatalogStripe)
+	if c == nil {
 		return s.meta.Access(ctx, p, sc)
 	}
 	k := accessKey{p.Account, p.UserID, sc}
-	if a, ok := s.cache.getAccess(k); ok {
+	if a, ok := c.getAccess(k); ok {
 		return a, nil
 	}
-	gen := s.cache.catalogGen.Load()
+	gen := c.catalogGen.Load()
 	a, err := s.meta.Access(ctx, p, sc)
 	if err == nil {
-		s.cache.putAccess(k, a, gen)
+		c.putAccess(k, a, gen)
 	}
 	return a, err
 }
 
 // segments places segments in their documents and projects; unknown ids are left out.
 func (s *Service) segments(ctx context.Context, account string, ids []int64) ([]refstore.SegmentRef, error) {
-	if s.cache == nil {
+	c := s.cached(ctx, refstore.CatalogStripe)
+	if c == nil {
 		if len(ids) == 1 {
 			ref, err := s.meta.Segment(ctx, account, ids[0])
 			if refstore.ErrorCode(err) == refstore.CodeSegmentNotFound {
@@ -40,7 +43,7 @@ func (s *Service) segments(ctx context.Context, account string, ids []int64) ([]
 	refs := make([]refstore.SegmentRef, 0, len(ids))
 	var missing []int64
 	for _, id := range ids {
-		if r, ok := s.cache.getSegment(segmentKey{account, id}); ok {
+		if r, ok := c.getSegment(segmentKey{account, id}); ok {
 			refs = append(refs, r)
 		} else {
 			missing = append(missing, id)
@@ -49,13 +52,13 @@ func (s *Service) segments(ctx context.Context, account string, ids []int64) ([]
 	if len(missing) == 0 {
 		return refs, nil
 	}
-	gen := s.cache.catalogGen.Load()
+	gen := c.catalogGen.Load()
 	loaded, err := s.meta.Segments(ctx, account, missing)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range loaded {
-		s.cache.putSegment(segmentKey{account, r.ID}, r, gen)
+		c.putSegment(segmentKey{account, r.ID}, r, gen)
 	}
 	return append(refs, loaded...), nil
 }
@@ -67,7 +70,7 @@ func (s *Service) segmentAssets(ctx context.Context, account string, ids []int64
 	}
 	out := []refstore.Asset{}
 	for _, id := range ids {
-		sa, err := s.cachedSegment(ctx, account, id)
+		sa, err := s.assetsOf(ctx, account, id)
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +84,7 @@ func (s *Service) asset(ctx context.Context, account string, segment int64, addr
 	if s.cache == nil {
 		return s.meta.Asset(ctx, account, segment, addr)
 	}
-	sa, err := s.cachedSegment(ctx, account, segment)
+	sa, err := s.assetsOf(ctx, account, segment)
 	if err != nil {
 		return nil, err
 	}
@@ -92,17 +95,25 @@ func (s *Service) asset(ctx context.Context, account string, segment int64, addr
 	return a, nil
 }
 
-// cachedSegment returns the cached assets of a segment, loading them on a miss. What it
-// returns is shared: callers must not change it.
-func (s *Service) cachedSegment(ctx context.Context, account string, segment int64) (*segmentAssets, error) {
-	k := segmentKey{account, segment}
-	if sa := s.cache.getAssets(k); sa != nil {
-		return sa, nil
+// assetsOf returns the assets of a segment, from the cache when the request may use it
+// (loading them into it on a miss). What it returns is shared: callers must not change it.
+func (s *Service) assetsOf(ctx context.Context, account string, segment int64) (*segmentAssets, error) {
+	c := s.cached(ctx, refstore.SegmentStripe(segment))
+	if c != nil {
+		if sa := c.getAssets(segmentKey{account, segment}); sa != nil {
+			return sa, nil
+		}
 	}
-	gen := s.cache.assetsGen(segment)
+	var gen [2]uint64
+	if c != nil {
+		gen = c.assetsGen(segment)
+	}
 	list, err := s.meta.SegmentAssets(ctx, account, []int64{segment})
 	if err != nil {
 		return nil, err
 	}
-	return s.cache.putAssets(k, list, gen), nil
+	if c == nil {
+		return newSegmentAssets(list), nil
+	}
+	return c.putAssets(segmentKey{account, segment}, list, gen), nil
 }

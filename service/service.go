@@ -33,6 +33,10 @@ type Config struct {
 	// ExclusiveMetadata says this process is the only one changing the metadata (the
 	// embedded default). It then keeps what downloads read in memory (see cache).
 	ExclusiveMetadata bool
+	// ChangeFeed, for a metadata store shared with other nodes, keeps this node's cache
+	// coherent with theirs (see coherence.go); without it (and without
+	// ExclusiveMetadata) nothing of the metadata is cached.
+	ChangeFeed refstore.ChangeFeed
 	// BlobCacheSize is how many bytes of small blobs (up to 256 KiB each) are kept in
 	// memory; 0 keeps none.
 	BlobCacheSize int64
@@ -61,7 +65,8 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
-	cache  *cache     // nil unless cfg.ExclusiveMetadata
+	cache  *cache     // nil unless cfg.ExclusiveMetadata or cfg.ChangeFeed
+	feed   *feedState // non-nil with cfg.ChangeFeed
 	small  *blobCache // nil when cfg.BlobCacheSize is 0
 	// segLocks order the writes of a segment from their metadata commit to their update of
 	// the reference-material tree (see lockSegment).
@@ -76,8 +81,11 @@ func New(meta refstore.MetaStore, blobs refstore.BlobStore, cfg Config, log *slo
 	if m, ok := blobs.(refstore.Mirror); ok {
 		s.mirror = m
 	}
-	if cfg.ExclusiveMetadata {
+	switch {
+	case cfg.ExclusiveMetadata:
 		s.cache = newCache()
+	case cfg.ChangeFeed != nil:
+		s.cache, s.feed = newCache(), newFeedState()
 	}
 	if cfg.BlobCacheSize > 0 {
 		s.small = newBlobCache(cfg.BlobCacheSize)

@@ -93,7 +93,7 @@ func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time) (_ []re
 //     modification date strictly after the previous one so that `v` always changes.
 func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, previous *refstore.Asset, err error) {
 	defer classify(&err)
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, segmentChange(p.Account, p.Segment.ID), func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE uploads SET expires = expires
 			WHERE hash = $1 AND account_id = $2 AND user_id = $3 AND expires > $4`,
 			p.UploadHash, p.Account, p.UserID, millis(p.Now))
@@ -237,7 +237,7 @@ func segmentAssets(ctx context.Context, q queryer, account string, segmentIDs []
 func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int64, addr *refstore.Address) (_ []refstore.Asset, err error) {
 	defer classify(&err)
 	var deleted []refstore.Asset
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, segmentChange(account, segmentID), func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2`,
 			account, segmentID); err != nil {
 			return err
@@ -380,7 +380,7 @@ func (s *Store) ContentBlob(ctx context.Context, c refstore.ContentID) (key stri
 func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, previous *refstore.Asset, err error) {
 	defer classify(&err)
 	a := *in
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, segmentChange(a.Account, a.SegmentID), func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2 AND document_id = $3`,
 			a.Account, a.SegmentID, a.DocumentID)
 		if err != nil {

@@ -90,7 +90,7 @@ func (s *Store) AccountAPIKeys(ctx context.Context, account string) (_ []refstor
 func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, id string) (err error) {
 	defer classify(&err)
 	var n int64
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, catalogChange(), func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM api_keys WHERE account_id = $1 AND user_id = $2 AND id = $3`,
 			account, userID, id)
 		if err == nil {
@@ -136,10 +136,11 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) (er
 
 func (s *Store) DeleteSession(ctx context.Context, hash string) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash)
-		return err
-	})
+	return s.inTxAnnounce(ctx, refstore.Change{Kind: refstore.ChangeSession, Stripe: refstore.CatalogStripe, Session: hash},
+		func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash)
+			return err
+		})
 }
 
 func (s *Store) DeleteSessionsIdleSince(ctx context.Context, before time.Time) (_ int64, err error) {

@@ -30,7 +30,7 @@ func openPostgres(ctx context.Context, rawURL string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("metadata store %s: %w", redacted, err)
 	}
-	return &Store{write: db, read: db}, nil
+	return &Store{write: db, read: db, feedURL: listenURL(rawURL)}, nil
 }
 
 // openPostgresReadOnly opens a PostgreSQL metadata store whose sessions refuse writes.
@@ -81,4 +81,16 @@ func connectPostgres(ctx context.Context, rawURL string, readOnly bool) (*sql.DB
 		return nil, redacted, fmt.Errorf("metadata store %s is unreachable: %w", redacted, err)
 	}
 	return db, redacted, nil
+}
+
+// listenURL is the URL of the feed's own connection: the store's, without the pool size.
+func listenURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -33,6 +33,9 @@ type Store struct {
 	// group commits concurrent writers together on SQLite; nil on PostgreSQL, whose
 	// server does that itself.
 	group *groupCommit
+	// feedURL is where a shared store listens for changes (see feed.go); empty on SQLite
+	// and on read-only stores.
+	feedURL string
 }
 
 var _ refstore.MetaStore = (*Store)(nil)
