@@ -60,6 +60,9 @@ type Principal struct {
 	Account     string
 	UserID      int64
 	SessionHash string
+	// KeyHash is the hash of the API key the session was opened with: rate limits and
+	// the cap on concurrent uploads count per key.
+	KeyHash string
 }
 
 // Access is what a caller may do within a resolved scope.
@@ -89,12 +92,19 @@ type Catalog struct {
 }
 
 type CatalogAccount struct {
-	ID       string           `json:"id"`
-	Name     string           `json:"name,omitempty"`
-	Users    []CatalogUser    `json:"users,omitempty"`
-	Projects []CatalogProject `json:"projects,omitempty"`
-	Jobs     []CatalogJob     `json:"jobs,omitempty"`
-	Grants   []CatalogGrant   `json:"grants,omitempty"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// QuotaBytes caps the bytes the account stores (its distinct contents, live uploads
+	// included); 0 means unlimited. Absent in an upsert: the stored value is kept.
+	QuotaBytes *int64 `json:"quotaBytes,omitempty"`
+	// RateLimit is the number of requests each API key of the account may make per
+	// rate-limit window (an hour by default); 0 means the server's default (--rate-limit),
+	// -1 no limit. Absent in an upsert: the stored value is kept.
+	RateLimit *int64           `json:"rateLimit,omitempty"`
+	Users     []CatalogUser    `json:"users,omitempty"`
+	Projects  []CatalogProject `json:"projects,omitempty"`
+	Jobs      []CatalogJob     `json:"jobs,omitempty"`
+	Grants    []CatalogGrant   `json:"grants,omitempty"`
 }
 
 type CatalogUser struct {
@@ -152,6 +162,12 @@ func (c *Catalog) Validate() error {
 			return bad("account %q appears twice", a.ID)
 		}
 		seen[a.ID] = true
+		if a.QuotaBytes != nil && *a.QuotaBytes < 0 {
+			return bad("account %s: quotaBytes must be 0 (unlimited) or a positive number of bytes", a.ID)
+		}
+		if a.RateLimit != nil && *a.RateLimit < -1 {
+			return bad("account %s: rateLimit must be a positive number of requests, 0 (the server's default) or -1 (none)", a.ID)
+		}
 		for _, u := range a.Users {
 			if u.ID <= 0 {
 				return bad("account %s: user id %d must be positive", a.ID, u.ID)

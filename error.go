@@ -24,6 +24,7 @@ const (
 	CodeConflict         Code = "conflict"           // 409: the request clashes with existing state
 	CodeTooLarge         Code = "too_large"          // 413: upload over maxsize or the hard limit
 	CodeUnsupportedMedia Code = "unsupported_media"  // 415: wrong request Content-Type
+	CodeTimeout          Code = "request_timeout"    // 408: the request body came too slowly
 	CodeRateLimited      Code = "rate_limited"       // 429
 	CodeInternal         Code = "internal"           // 500
 	CodeUnavailable      Code = "unavailable"        // 503: a backend is down

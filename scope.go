@@ -3,6 +3,7 @@ package refstore
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ScopeKind says what a scope names.
@@ -141,8 +142,17 @@ func parsePositive(s string) (int64, bool) {
 
 // truncate shortens user input before it is echoed in an error message.
 func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+	// Count what %q prints, not bytes: an invalid or control byte prints as four.
+	width := 0
+	for i, r := range s {
+		w := len(strconv.QuoteRune(r)) - 2
+		if r == utf8.RuneError {
+			w = 4
+		}
+		if width+w > n {
+			return s[:i] + "…"
+		}
+		width += w
 	}
-	return s[:n] + "…"
+	return s
 }

@@ -14,6 +14,8 @@ type MetaStore interface {
 	CatalogStore
 	AuthStore
 	AssetStore
+	AuditStore
+	LimitStore
 	// Ping reports whether the store is usable, for /readyz.
 	Ping(ctx context.Context) error
 	Close() error

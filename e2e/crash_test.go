@@ -76,6 +76,16 @@ type crWorker struct {
 	src     *rand.ChaCha8
 	rng     *rand.Rand
 	ops     int
+	acked   map[string]int // requests answered 200, by kind (see crPending.what)
+}
+
+// ack counts a request answered 200.
+func (w *crWorker) ack(kind string) {
+	w.ops++
+	if w.acked == nil {
+		w.acked = map[string]int{}
+	}
+	w.acked[kind]++
 }
 
 // crRun is the state shared by the workers.
@@ -251,6 +261,8 @@ func crSameContents(blobs map[string][]string, listed map[string]bool) bool {
 type crTotals struct {
 	assets, files, blobs, tokens, inconsistencies int
 	landed, lost                                  int // in-flight writes that did or did not happen
+	// landedBy and lostBy split landed and lost by kind of write.
+	landedBy, lostBy map[string]int
 }
 
 func (t *crTotals) add(o crTotals) {
@@ -261,6 +273,18 @@ func (t *crTotals) add(o crTotals) {
 	t.inconsistencies += o.inconsistencies
 	t.landed += o.landed
 	t.lost += o.lost
+	t.landedBy = crAddCounts(t.landedBy, o.landedBy)
+	t.lostBy = crAddCounts(t.lostBy, o.lostBy)
+}
+
+func crAddCounts(m, o map[string]int) map[string]int {
+	if m == nil {
+		m = map[string]int{}
+	}
+	for k, v := range o {
+		m[k] += v
+	}
+	return m
 }
 
 // run writes until the server dies. The first failed request is the worker's last: it
@@ -306,15 +330,19 @@ func (w *crWorker) step(r *crRun) bool {
 			w.pending = &crPending{seg: 0, what: "upload", started: started}
 			return crToken{}, false
 		}
-		w.ops++
+		w.ack("upload")
 		t := crToken{token: token, name: a.name, sha: sha, size: int64(len(data)), at: time.Now()}
 		w.tokens = append(w.tokens, t)
 		return t, true
 	}
 	attach := func(tok crToken) bool {
 		after := maps.Clone(w.state[seg])
+		what := "attach"
+		if _, taken := after[crKey(a.locale, a.rel, tok.name)]; taken {
+			what = "overwrite"
+		}
 		after[crKey(a.locale, a.rel, tok.name)] = tok.sha
-		uncertain(after, "attach")
+		uncertain(after, what)
 		body := map[string]string{"filetoken": tok.token, "locale": a.locale, "relativePath": a.rel}
 		asset, err := rbAttach(r.pm, scope, seg, body)
 		if err != nil {
@@ -326,7 +354,7 @@ func (w *crWorker) step(r *crRun) bool {
 		if asset.Size != tok.size || asset.Name != tok.name {
 			r.fail("worker %d: attach answered %+v for a %d-byte upload", w.id, asset, tok.size)
 		}
-		w.ops++
+		w.ack(what)
 		w.state[seg], w.pending = after, nil
 		return true
 	}
@@ -367,7 +395,7 @@ func (w *crWorker) step(r *crRun) bool {
 		if got := resp.Header.Get("X-Deleted-Count"); got != strconv.Itoa(want) {
 			r.fail("worker %d: %s of segment %d deleted %s assets, the model says %d", w.id, w.pending.what, seg, got, want)
 		}
-		w.ops++
+		w.ack(w.pending.what)
 		w.state[seg], w.pending = after, nil
 		return true
 	}
@@ -412,10 +440,11 @@ func (r *crRun) isDown(err error) bool {
 }
 
 // verify checks the restarted server against the workers' models and the data directory,
-// and resolves each pending write to what the server shows.
+// and resolves each pending write to what the server shows. An empty data skips the checks
+// of the data directory (for backends that keep no files of their own).
 func (r *crRun) verify(account, data string, workers []*crWorker, segs []int64) crTotals {
 	t := r.t
-	var tot crTotals
+	tot := crTotals{landedBy: map[string]int{}, lostBy: map[string]int{}}
 	bad := func(format string, args ...any) {
 		tot.inconsistencies++
 		t.Errorf(format, args...)
@@ -483,9 +512,11 @@ func (r *crRun) verify(account, data string, workers []*crWorker, segs []int64) 
 			case maps.Equal(got, want):
 				if inFlight {
 					tot.lost++
+					tot.lostBy[w.pending.what]++
 				}
 			case inFlight && maps.Equal(got, w.pending.after):
 				tot.landed++
+				tot.landedBy[w.pending.what]++
 			default:
 				alt := "no write in flight"
 				if w.pending != nil && w.pending.seg == seg {
@@ -508,6 +539,10 @@ func (r *crRun) verify(account, data string, workers []*crWorker, segs []int64) 
 					tok.size, resp.StatusCode, resp.Header.Get("Content-Length"))
 			}
 		}
+	}
+	r.listed = listedSHA
+	if data == "" {
+		return tot
 	}
 	// (c) the data directory holds exactly that.
 	accounts, err := os.ReadDir(filepath.Join(data, "accounts"))
@@ -560,7 +595,6 @@ func (r *crRun) verify(account, data string, workers []*crWorker, segs []int64) 
 			bad("blob %v holds bytes that are neither a listed asset nor an upload", paths)
 		}
 	}
-	r.listed = listedSHA
 	for sha := range listedSHA {
 		if _, ok := blobs[sha]; !ok {
 			bad("a listed content (%s) has no blob file", sha[:12])

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strconv"
+	"syscall"
 
 	"github.com/refstore/refstore"
 )
@@ -19,16 +22,32 @@ func (s *Store) Reconcile(ctx context.Context, src refstore.AssetSource) (refsto
 		return refstore.ReconcileReport{}, errReadOnly
 	}
 	r := reconciler{s: s, src: src, done: map[segKey]bool{}}
-	accounts, err := readDir(s.root, accountsDir)
+	err := r.run(ctx)
+	return r.report, err
+}
+
+var _ refstore.MirrorChecker = (*Store)(nil)
+
+// CheckMirror is Reconcile's dry run: it calls fn for every entry Reconcile would place,
+// replace or remove, and changes nothing. It works on a read-only store too; next to a
+// process that writes the tree, it reports the changes in progress as well.
+func (s *Store) CheckMirror(ctx context.Context, src refstore.AssetSource, fn func(refstore.MirrorProblem) error) error {
+	r := reconciler{s: s, src: src, done: map[segKey]bool{}, dryRun: true, problem: fn}
+	return r.run(ctx)
+}
+
+func (r *reconciler) run(ctx context.Context) error {
+	src := r.src
+	accounts, err := readDir(r.s.root, accountsDir)
 	if err != nil {
-		return r.report, err
+		return err
 	}
 	for _, a := range accounts {
 		if !a.IsDir() || !refstore.ValidAccountID(a.Name()) {
 			continue
 		}
 		if err := r.account(ctx, a.Name()); err != nil {
-			return r.report, err
+			return err
 		}
 	}
 	// Segments whose folder was missing, or stood under another project or document.
@@ -41,13 +60,13 @@ func (s *Store) Reconcile(ctx context.Context, src refstore.AssetSource) (refsto
 			return err
 		}
 		for i := range assets {
-			if err := r.place(&assets[i]); err != nil {
+			if err := r.place(&assets[i], 0); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return r.report, err
+	return err
 }
 
 type segKey struct {
@@ -60,14 +79,29 @@ type reconciler struct {
 	src    refstore.AssetSource
 	done   map[segKey]bool
 	report refstore.ReconcileReport
+	// dryRun reports to problem what would change, and changes nothing.
+	dryRun  bool
+	problem func(refstore.MirrorProblem) error
 }
 
 func (r *reconciler) remove(p string) error {
 	r.report.Removed++
+	if r.dryRun {
+		return r.problem(refstore.MirrorProblem{Kind: refstore.MirrorStray, Path: p})
+	}
 	return r.s.root.RemoveAll(p)
 }
 
-func (r *reconciler) place(a *refstore.Asset) error {
+// prune removes a folder when it is empty (not in a dry run: an empty folder is harmless).
+func (r *reconciler) prune(dir string) {
+	if !r.dryRun {
+		r.s.root.Remove(dir) // only succeeds when empty
+	}
+}
+
+// place links an asset's blob at its path. kind says what is wrong with the path when the
+// caller knows it (0: find out).
+func (r *reconciler) place(a *refstore.Asset, kind refstore.MirrorProblemKind) error {
 	target, err := mirrorPath(a)
 	if err != nil {
 		return err
@@ -75,6 +109,30 @@ func (r *reconciler) place(a *refstore.Asset) error {
 	blob, err := blobPath(refstore.BlobRef{Account: a.Account, Key: a.BlobKey})
 	if err != nil {
 		return err
+	}
+	if r.dryRun {
+		b, err := r.s.root.Stat(blob)
+		if errors.Is(err, fs.ErrNotExist) {
+			r.report.Missing++
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if kind == 0 {
+			info, err := r.s.root.Lstat(target)
+			switch {
+			case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+				kind = refstore.MirrorMissing
+			case err != nil:
+				return err
+			case os.SameFile(b, info):
+				return nil
+			default:
+				kind = refstore.MirrorNotLinked
+			}
+		}
+		r.report.Placed++
+		return r.problem(refstore.MirrorProblem{Kind: kind, Path: target, Asset: a})
 	}
 	err = r.s.place(blob, target)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -160,9 +218,9 @@ func (r *reconciler) account(ctx context.Context, account string) error {
 						return err
 					}
 				}
-				r.s.root.Remove(mdir) // only succeeds when empty
+				r.prune(mdir)
 			}
-			r.s.root.Remove(ddir)
+			r.prune(ddir)
 		}
 	}
 	return nil
@@ -192,6 +250,11 @@ func (r *reconciler) segment(ctx context.Context, account string, project, docum
 	found := map[string]bool{}
 	if err := r.walkFiles(dir, func(p string, info os.FileInfo) error {
 		a, ok := expected[p]
+		if ok && !info.Mode().IsRegular() && r.dryRun {
+			// A symbolic link (or a device…) where the asset's file belongs.
+			found[p] = true
+			return r.place(a, refstore.MirrorNotLinked)
+		}
 		if !ok || !info.Mode().IsRegular() {
 			return r.remove(p)
 		}
@@ -203,18 +266,18 @@ func (r *reconciler) segment(ctx context.Context, account string, project, docum
 		if b, err := r.s.root.Stat(blob); err == nil && os.SameFile(b, info) {
 			return nil
 		}
-		return r.place(a)
+		return r.place(a, refstore.MirrorNotLinked)
 	}); err != nil {
 		return err
 	}
-	for p, a := range expected {
+	for _, p := range slices.Sorted(maps.Keys(expected)) {
 		if !found[p] {
-			if err := r.place(a); err != nil {
+			if err := r.place(expected[p], 0); err != nil {
 				return err
 			}
 		}
 	}
-	r.s.root.Remove(dir) // only succeeds when empty
+	r.prune(dir)
 	if here {
 		r.done[segKey{account, segment}] = true
 	}
@@ -234,7 +297,7 @@ func (r *reconciler) walkFiles(dir string, fn func(p string, info os.FileInfo) e
 			if err := r.walkFiles(p, fn); err != nil {
 				return err
 			}
-			r.s.root.Remove(p) // only succeeds when empty
+			r.prune(p)
 			continue
 		}
 		info, err := r.s.root.Lstat(p)

@@ -42,7 +42,9 @@ type Store struct {
 	tmp      string   // this process's folder for files being written
 	tmpLock  *os.File // shared mode: held while tmp is in use
 	unclean  bool
-	locks    stripedLocks
+	// tmpRemoved counts the leftovers of dead processes that Open removed from tmp/.
+	tmpRemoved int
+	locks      stripedLocks
 }
 
 // Options configure Open.
@@ -130,6 +132,7 @@ func (s *Store) prepare() error {
 		if _, err := s.root.Stat(markerFile); err == nil {
 			s.unclean = true
 		}
+		s.tmpRemoved = countFiles(s.root, tmpDir)
 		if err := s.root.RemoveAll(tmpDir); err != nil {
 			return fmt.Errorf("clearing tmp/: %w", err)
 		}
@@ -161,6 +164,7 @@ func (s *Store) prepare() error {
 		}
 		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
 			s.unclean = true
+			s.tmpRemoved += countFiles(s.root, path.Join(tmpDir, name))
 			s.root.RemoveAll(path.Join(tmpDir, name))
 			s.root.Remove(path.Join(tmpDir, e.Name()))
 		}
@@ -321,6 +325,15 @@ func (s *Store) Delete(_ context.Context, ref refstore.BlobRef) error {
 
 // Walk calls fn for every blob file.
 func (s *Store) Walk(ctx context.Context, fn func(ref refstore.BlobRef, mod time.Time) error) error {
+	return s.List(ctx, func(b refstore.BlobInfo) error { return fn(b.Ref, b.Mod) })
+}
+
+var _ refstore.BlobLister = (*Store)(nil)
+
+// List calls fn for every blob file with its size. Entries of the blob folders that cannot
+// be blobs (other names, folders, links) are skipped: nothing the store would write, and
+// nothing a sweep may take for a blob.
+func (s *Store) List(ctx context.Context, fn func(refstore.BlobInfo) error) error {
 	accounts, err := readDir(s.root, accountsDir)
 	if err != nil {
 		return err
@@ -335,6 +348,9 @@ func (s *Store) Walk(ctx context.Context, fn func(ref refstore.BlobRef, mod time
 			return err
 		}
 		for _, p := range prefixes {
+			if !p.IsDir() {
+				continue
+			}
 			files, err := readDir(s.root, path.Join(base, p.Name()))
 			if err != nil {
 				return err
@@ -343,11 +359,15 @@ func (s *Store) Walk(ctx context.Context, fn func(ref refstore.BlobRef, mod time
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				if !f.Type().IsRegular() || !validKey(f.Name()) || f.Name()[:2] != p.Name() {
+					continue
+				}
 				info, err := f.Info()
 				if err != nil {
 					continue
 				}
-				if err := fn(refstore.BlobRef{Account: a.Name(), Key: f.Name()}, info.ModTime()); err != nil {
+				if err := fn(refstore.BlobInfo{Ref: refstore.BlobRef{Account: a.Name(), Key: f.Name()}, Size: info.Size(),
+					Mod: info.ModTime()}); err != nil {
 					return err
 				}
 			}
@@ -424,3 +444,15 @@ func storageError(err error) error {
 type stripedLocks [64]sync.Mutex
 
 func (l *stripedLocks) of(segment int64) *sync.Mutex { return &l[uint64(segment)%uint64(len(l))] }
+
+// countFiles counts the regular files below dir (0 when it does not exist).
+func countFiles(root *os.Root, dir string) int {
+	n := 0
+	fs.WalkDir(root.FS(), dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	return n
+}

@@ -77,7 +77,14 @@ func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	n, err := w.ResponseWriter.(io.ReaderFrom).ReadFrom(r)
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		// HTTP/2's writer has no ReadFrom (there is no sendfile through TLS and frames).
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+	}
 	w.bytes += n
 	return n, err
 }

@@ -14,7 +14,7 @@ import (
 // project or document only while it holds no assets (their files live under its folder).
 func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []refstore.APIKey) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxAnnounce(ctx, catalogChange(), func(tx *sql.Tx) error {
 		for i := range c.Accounts {
 			if err := upsertAccount(ctx, tx, &c.Accounts[i]); err != nil {
 				return err
@@ -39,6 +39,16 @@ func upsertAccount(ctx context.Context, tx *sql.Tx, a *refstore.CatalogAccount) 
 		ON CONFLICT (id) DO UPDATE SET name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE accounts.name END`,
 		a.ID, a.Name); err != nil {
 		return err
+	}
+	if a.QuotaBytes != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET quota_bytes = $1 WHERE id = $2`, *a.QuotaBytes, a.ID); err != nil {
+			return err
+		}
+	}
+	if a.RateLimit != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET rate_limit = $1 WHERE id = $2`, *a.RateLimit, a.ID); err != nil {
+			return err
+		}
 	}
 	for _, u := range a.Users {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO users (account_id, id, name) VALUES ($1, $2, $3)
@@ -382,7 +392,7 @@ func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) (_ []refstore
 	}
 	var n int64
 	var blobs []refstore.BlobRef
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, catalogChange(), func(tx *sql.Tx) error {
 		for _, q := range before {
 			if _, err := tx.ExecContext(ctx, q, e.Account); err != nil {
 				return err

@@ -40,6 +40,8 @@ type serveConfig struct {
 	presign       time.Duration
 	blobCache     byteSize
 	debugAddr     string
+	tlsCert       string
+	tlsKey        string
 	accessLog     bool
 	logFormat     string
 	logLevel      string
@@ -67,6 +69,8 @@ func serveCommand() *cobra.Command {
 	f.Duration(&c.presign, "presign-downloads", 0, "S3 only: redirect downloads to presigned URLs valid this long (0: stream through the node)")
 	f.Size(&c.blobCache, "blob-cache-size", 32<<20, "memory for the bytes of small blobs (up to 256 KiB each), served without a file open or S3 GET")
 	f.Bool(&c.accessLog, "access-log", false, "log every request (failed ones are logged either way)")
+	f.String(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with HTTP/2 (reloaded on SIGHUP)")
+	f.String(&c.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	f.String(&c.debugAddr, "debug-addr", "", "address of a separate listener serving /debug/pprof/ (keep it private; default off)")
 	f.String(&c.logFormat, "log-format", "text", "log format: text or json")
 	f.String(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -110,7 +114,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	defer st.Close()
 	svc := service.New(st.meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
 		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace,
-		ExclusiveMetadata: c.stores.embedded(), BlobCacheSize: blobCacheSize(c)}, log)
+		ExclusiveMetadata: c.stores.embedded(), ChangeFeed: st.meta.Feed(), BlobCacheSize: blobCacheSize(c)}, log)
 	if err := recoverUnclean(ctx, svc, st, c.orphanGrace, log); err != nil {
 		return err
 	}
@@ -121,6 +125,11 @@ func serve(ctx context.Context, c serveConfig) error {
 	handler := refhttp.NewServer(svc, refhttp.Config{PublicURL: c.publicURL, AdminToken: adminToken, PresignTTL: c.presign,
 		AccessLog: c.accessLog}, log)
 	srv := refhttp.NewHTTPServer(c.addr, handler, log)
+	tlsCtx, stopTLS := context.WithCancel(ctx)
+	defer stopTLS()
+	if srv.TLSConfig, err = tlsConfig(tlsCtx, c.tlsCert, c.tlsKey, log); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
@@ -130,16 +139,23 @@ func serve(ctx context.Context, c serveConfig) error {
 			return err
 		}
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "metadata", redactURL(c.stores.metadataURL()), "blobs", c.stores.blobsURL())
+	log.Info("listening", "addr", ln.Addr().String(), "tls", srv.TLSConfig != nil, "metadata", redactURL(c.stores.metadataURL()), "blobs", c.stores.blobsURL())
 
 	sweepCtx, stopSweeper := context.WithCancel(ctx)
 	defer stopSweeper()
 	go svc.RunSweepers(sweepCtx, c.sweepInterval, c.orphanSweep)
+	go svc.RunChangeFeed(sweepCtx)
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			serveErr <- srv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
 	select {
 	case err := <-serveErr:
 		return err

@@ -1,0 +1,100 @@
+package refstore
+
+import (
+	"context"
+	"time"
+)
+
+// The interfaces below are what `refstore fsck` needs on top of the store interfaces: ways
+// to list everything a store holds, so that metadata and bytes can be compared. Both blob
+// stores and the SQL metadata store implement them.
+
+// BlobRecord is the metadata's record of one stored content of an account, with the number
+// of assets and uploads (live or expired) that reference it.
+type BlobRecord struct {
+	Account string
+	SHA256  string
+	Key     string
+	Size    int64
+	Created time.Time
+	// GarbageSince is when the blob was found unreferenced (zero when it was not): it is
+	// deleted a grace period later.
+	GarbageSince time.Time
+	Assets       int
+	Uploads      int
+}
+
+// MetaChecker is implemented by metadata stores that can be checked against the stored
+// bytes.
+type MetaChecker interface {
+	// BlobRecords calls fn for every blob record, sorted by account and key.
+	BlobRecords(ctx context.Context, fn func(BlobRecord) error) error
+	// ContentAssets returns the assets that hold one content of an account.
+	ContentAssets(ctx context.Context, c ContentID) ([]Asset, error)
+	// ExpiredUploads calls fn for every upload that expired at or before now.
+	ExpiredUploads(ctx context.Context, now time.Time, fn func(Upload) error) error
+}
+
+// BlobInfo describes one stored blob.
+type BlobInfo struct {
+	Ref  BlobRef
+	Size int64
+	// Mod is when the blob was written, or a little later, never earlier.
+	Mod time.Time
+}
+
+// BlobLister is implemented by blob stores that list their blobs with their sizes.
+type BlobLister interface {
+	List(ctx context.Context, fn func(BlobInfo) error) error
+}
+
+// StaleUploadLister is implemented by blob stores that keep unfinished uploads (S3
+// multipart uploads): it counts those started before the given time without aborting
+// them.
+type StaleUploadLister interface {
+	StaleUploads(ctx context.Context, before time.Time) (int, error)
+}
+
+// MirrorProblem is one difference between the reference-material tree and the metadata.
+type MirrorProblem struct {
+	Kind MirrorProblemKind
+	// Path is the entry's path in the tree, relative to the data directory.
+	Path string
+	// Asset is the asset the entry belongs to (nil for a stray entry).
+	Asset *Asset
+}
+
+// MirrorProblemKind says what is wrong with an entry of the tree.
+type MirrorProblemKind uint8
+
+const (
+	// MirrorMissing: an asset has no file at its path.
+	MirrorMissing MirrorProblemKind = iota + 1
+	// MirrorNotLinked: the file at an asset's path is not a hard link to its blob (a copy,
+	// other bytes, a symbolic link, a folder).
+	MirrorNotLinked
+	// MirrorStray: a file or folder that no asset accounts for.
+	MirrorStray
+)
+
+// MirrorChecker is implemented by mirrors that can report how the tree differs from the
+// metadata without changing anything (Reconcile's dry run). Assets whose blob is missing
+// are not reported: there is nothing to link, and fsck reports the loss itself.
+type MirrorChecker interface {
+	CheckMirror(ctx context.Context, src AssetSource, fn func(MirrorProblem) error) error
+}
+
+// Leftovers are the files an interrupted write left in a blob store's staging area.
+type Leftovers struct {
+	// Removed counts the leftovers of dead processes that opening the store removed.
+	Removed int
+	// Found lists the leftovers of dead processes still there (relative paths).
+	Found []string
+	// InProgress counts the files of live processes: writes in progress.
+	InProgress int
+}
+
+// LeftoverInspector is implemented by blob stores that stage writes in files of their own.
+type LeftoverInspector interface {
+	Leftovers(ctx context.Context) (Leftovers, error)
+}
