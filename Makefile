@@ -1,7 +1,7 @@
 # The test command of the README; .ci/run calls it on a fresh clone.
 GO ?= go
 
-.PHONY: test test-deps test-short fuzz run build
+.PHONY: test test-deps test-short fuzz run build bench bench-quick bench-deps
 
 # Installs or starts what the tests need (PostgreSQL, versitygw), then runs them all.
 test: test-deps
@@ -24,3 +24,14 @@ run:
 
 build:
 	$(GO) build -o refstore ./cmd/refstore
+
+# The benchmark against nginx, a bare Go server and S3 servers (docs/performance.md).
+# Results are appended to bench/results/<run>.jsonl.
+bench-deps:
+	./scripts/bench-deps.sh
+
+bench: bench-deps
+	$(GO) run ./bench $(BENCHFLAGS)
+
+bench-quick: bench-deps
+	$(GO) run ./bench -quick $(BENCHFLAGS)

@@ -63,18 +63,65 @@ func (s *Service) segments(ctx context.Context, account string, ids []int64) ([]
 	return append(refs, loaded...), nil
 }
 
-// segmentAssets lists the assets of segments in the API's order.
+// segmentAssets lists the assets of segments in the API's order. The segments the cache
+// does not hold are loaded in one query, not one each: a list of 1000 segments is one
+// round trip.
 func (s *Service) segmentAssets(ctx context.Context, account string, ids []int64) ([]refstore.Asset, error) {
 	if s.cache == nil {
 		return s.meta.SegmentAssets(ctx, account, ids)
 	}
-	out := []refstore.Asset{}
+	type miss struct {
+		c   *cache
+		gen [2]uint64
+	}
+	found := make(map[int64]*segmentAssets, len(ids))
+	var missing []int64
+	misses := map[int64]miss{}
 	for _, id := range ids {
-		sa, err := s.assetsOf(ctx, account, id)
+		c := s.cached(ctx, refstore.SegmentStripe(id))
+		if c != nil {
+			if sa := c.getAssets(segmentKey{account, id}); sa != nil {
+				found[id] = sa
+				continue
+			}
+		}
+		if _, dup := misses[id]; dup {
+			continue
+		}
+		m := miss{c: c}
+		if c != nil {
+			m.gen = c.assetsGen(id)
+		}
+		misses[id] = m
+		missing = append(missing, id)
+	}
+	if len(missing) > 0 {
+		list, err := s.meta.SegmentAssets(ctx, account, missing)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, sa.list...)
+		// The store returns them grouped by segment, in the order of missing.
+		bySegment := make(map[int64][]refstore.Asset, len(missing))
+		for i := 0; i < len(list); {
+			j := i + 1
+			for j < len(list) && list[j].SegmentID == list[i].SegmentID {
+				j++
+			}
+			bySegment[list[i].SegmentID] = list[i:j:j]
+			i = j
+		}
+		for _, id := range missing {
+			m := misses[id]
+			if m.c == nil {
+				found[id] = newSegmentAssets(bySegment[id])
+			} else {
+				found[id] = m.c.putAssets(segmentKey{account, id}, bySegment[id], m.gen)
+			}
+		}
+	}
+	out := []refstore.Asset{}
+	for _, id := range ids {
+		out = append(out, found[id].list...)
 	}
 	return out, nil
 }
