@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 	"io/fs"
@@ -44,7 +43,7 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 		Size: size, SHA256: hex.EncodeToString(in.hash.Sum(nil)), ContentType: refstore.DetectContentType(base, in.head),
 		Created: now, Expires: now.Add(s.cfg.FileTokenTTL), BlobKey: key,
 	}
-	ev.Detail = fmt.Sprintf("size %d, type %s, sha256 %s", u.Size, u.ContentType, u.SHA256)
+	ev.Detail = refstore.ContentDetail(u.Size, u.ContentType, u.SHA256)
 	canonical, err := s.meta.CreateUpload(refstore.WithAudit(ctx, ev), u)
 	if err != nil {
 		s.deleteBlob(ctx, refstore.BlobRef{Account: p.Account, Key: key})

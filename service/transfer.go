@@ -28,7 +28,7 @@ func (s *Service) ImportCatalog(ctx context.Context, c *refstore.Catalog, keys [
 	}
 	defer s.catalogChanged()
 	ev := adminEvent(ctx, "", refstore.AuditCatalogUpsert)
-	ev.Detail = "import"
+	ev.Detail = "source=import"
 	return s.meta.UpsertCatalog(refstore.WithAudit(ctx, ev), c, keys)
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -501,7 +500,7 @@ func recordImport(ctx context.Context, tx *sql.Tx, a, previous *refstore.Asset) 
 		ev.AssetID = a.ID
 		d := assetDetail(a)
 		if previous != nil {
-			d = joinDetail(d, "replaced "+refstore.AssetIDString(previous.ID))
+			d = joinDetail(d, "replaced="+refstore.AssetIDString(previous.ID))
 		}
 		ev.Detail = joinDetail(ev.Detail, d)
 	})
@@ -509,12 +508,13 @@ func recordImport(ctx context.Context, tx *sql.Tx, a, previous *refstore.Asset) 
 
 // assetDetail describes the bytes of an asset for its audit row.
 func assetDetail(a *refstore.Asset) string {
-	return fmt.Sprintf("size %d, type %s, sha256 %s", a.Size, a.ContentType, a.SHA256)
+	return refstore.ContentDetail(a.Size, a.ContentType, a.SHA256)
 }
 
+// joinDetail adds key=value pairs to a row's Detail.
 func joinDetail(a, b string) string {
 	if a == "" {
 		return b
 	}
-	return a + "; " + b
+	return a + " " + b
 }

@@ -163,9 +163,9 @@ func testAuditMutations(t *testing.T, s *Store) {
 		if r.Action != refstore.AuditCatalogUpsert || r.RequestID != "cat" || r.Outcome != refstore.AuditOutcomeOK {
 			t.Fatalf("catalog row %+v", r)
 		}
-		want := "users 1, projects 1, documents 1, segments 1, jobs 1, grants 1, keys 0"
+		want := "users=1 projects=1 documents=1 segments=1 jobs=1 grants=1 keys=0"
 		if r.Account == "acme" {
-			want = "users 4, projects 2, documents 4, segments 5, jobs 4, grants 5, keys 1"
+			want = "users=4 projects=2 documents=4 segments=5 jobs=4 grants=5 keys=1"
 		}
 		if r.Detail != want || r.Target != "account "+r.Account {
 			t.Fatalf("catalog row of %s: target %q detail %q, want %q", r.Account, r.Target, r.Detail, want)
@@ -230,7 +230,7 @@ func testAuditMutations(t *testing.T, s *Store) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if d := rows[3].Detail; !strings.HasPrefix(d, "size 1, type text/plain, sha256 ") {
+	if d := rows[3].Detail; !strings.HasPrefix(d, `size=1 type="text/plain" sha256=`) {
 		t.Fatalf("overwrite detail %q", d)
 	}
 }

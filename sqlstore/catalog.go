@@ -52,7 +52,7 @@ func catalogCounts(a *refstore.CatalogAccount, keys []refstore.APIKey) string {
 			nkeys++
 		}
 	}
-	return fmt.Sprintf("users %d, projects %d, documents %d, segments %d, jobs %d, grants %d, keys %d",
+	return fmt.Sprintf("users=%d projects=%d documents=%d segments=%d jobs=%d grants=%d keys=%d",
 		len(a.Users), len(a.Projects), docs, segs, len(a.Jobs), len(a.Grants), nkeys)
 }
 
