@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -321,4 +323,40 @@ func TestAuditFilters(t *testing.T) {
 		pm := a.as("pm")
 		pm.do("GET", "/admin/v1/audit?account="+a.account, nil).expectError(t, 401, "unauthorized")
 	})
+}
+
+// The sweeper removes rows older than --audit-retention and keeps the newer ones; 0 keeps
+// them all; a negative retention is refused at start.
+func TestAuditRetention(t *testing.T) {
+	c := startCluster(t, backends[0], "--audit-retention", "3s", "--sweep-interval", "200ms")
+	old := newTenant(t, c)
+	if n := len(auditAll(t, c, url.Values{"account": {old.account}})); n != 1 {
+		t.Fatalf("%d rows after the catalog upsert, want 1", n)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(auditAll(t, c, url.Values{"account": {old.account}})) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the row older than the retention was not pruned within 20s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	fresh := newTenant(t, c)
+	if n := len(auditAll(t, c, url.Values{"account": {fresh.account}})); n != 1 {
+		t.Fatalf("a fresh row was pruned: %d rows", n)
+	}
+
+	keep := startCluster(t, backends[0], "--audit-retention", "0", "--sweep-interval", "100ms")
+	tn := newTenant(t, keep)
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(auditAll(t, keep, url.Values{"account": {tn.account}})); n != 1 {
+		t.Fatalf("--audit-retention 0 pruned: %d rows", n)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binPath, "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(),
+		"--audit-retention", "-1h").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--audit-retention") {
+		t.Fatalf("a negative retention: err %v, output %s", err, out)
+	}
 }
