@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 
 	refhttp "github.com/refstore/refstore/http"
 	"github.com/refstore/refstore/service"
+	"github.com/refstore/refstore/sqlstore"
 )
 
 type serveConfig struct {
@@ -282,9 +282,4 @@ func adminToken(data string, cluster bool, log *slog.Logger) (string, error) {
 var _ http.Handler = (*refhttp.Server)(nil)
 
 // redactURL hides a password in a URL before it is logged.
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return raw
-}
+func redactURL(raw string) string { return sqlstore.RedactURL(raw) }
