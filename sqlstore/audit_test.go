@@ -31,6 +31,7 @@ func testAudit(t *testing.T, open func(t *testing.T) *Store) {
 		{"FailedRowRollsBackMutation", testAuditRowFailure},
 		{"GroupCommit", testAuditGroupCommit},
 		{"Mutations", testAuditMutations},
+		{"Import", testAuditImport},
 		{"NoEventNoRow", testAuditNoEvent},
 		{"FilterPageAndPrune", testAuditFilterPage},
 	}
@@ -232,6 +233,30 @@ func testAuditMutations(t *testing.T, s *Store) {
 	}
 	if d := rows[3].Detail; !strings.HasPrefix(d, `size=1 type="text/plain" sha256=`) {
 		t.Fatalf("overwrite detail %q", d)
+	}
+}
+
+// An imported asset's row names it, and the asset it replaced at its address.
+func testAuditImport(t *testing.T, s *Store) {
+	loadCatalog(t, s)
+	ctx := refstore.WithAudit(t.Context(), &refstore.AuditEvent{Account: "acme", Action: refstore.AuditImport})
+	first := imported(7001, 1001, addr("", "", "a.png"), "one")
+	if _, _, err := s.ImportAsset(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ImportAsset(ctx, imported(7002, 1001, addr("", "", "a.png"), "two")); err != nil {
+		t.Fatal(err)
+	}
+	rows := auditRows(t, s, refstore.AuditFilter{Account: "acme"}) // loadCatalog carried no event
+	if len(rows) != 2 {
+		t.Fatalf("%d rows, want 2", len(rows))
+	}
+	second, firstRow := rows[0], rows[1]
+	if firstRow.AssetID != 7001 || second.AssetID != 7002 || firstRow.Action != refstore.AuditImport {
+		t.Fatalf("rows %+v", rows)
+	}
+	if strings.Contains(firstRow.Detail, "replaced=") || !strings.HasSuffix(second.Detail, " replaced=re_7001") {
+		t.Fatalf("details %q and %q", firstRow.Detail, second.Detail)
 	}
 }
 
