@@ -2,6 +2,7 @@ package refstore
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -57,6 +58,12 @@ type AuditEvent struct {
 	Count     int64 // assets deleted by asset.delete and asset.delete_all
 	RequestID string
 	Outcome   string // AuditOutcomeOK or the refusing error code
+}
+
+// ContentDetail describes bytes in an audit row's Detail, as key=value pairs like the
+// rest of it: size=1234 type="image/png" sha256=….
+func ContentDetail(size int64, contentType, sha256 string) string {
+	return fmt.Sprintf("size=%d type=%q sha256=%s", size, contentType, sha256)
 }
 
 type auditKey struct{}

@@ -99,6 +99,10 @@ func (s *Server) observe(mux *http.ServeMux) http.Handler {
 		start := time.Now()
 		id := requestID(r)
 		w.Header()["X-Request-Id"] = []string{id}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// Mutations record the id in their audit rows; reads skip the request copy.
+			r = r.WithContext(refstore.WithRequestID(r.Context(), id))
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		s.metrics.inFlight.Inc()
 		defer func() {

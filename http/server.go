@@ -4,6 +4,7 @@
 package http
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
@@ -95,6 +96,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	admin("POST /admin/v1/accounts/{account}/users/{userId}/keys", s.issueKey)
 	admin("GET /admin/v1/accounts/{account}/users/{userId}/keys", s.listKeys)
 	admin("DELETE /admin/v1/accounts/{account}/users/{userId}/keys/{keyId}", s.revokeKey)
+	admin("GET /admin/v1/audit", s.auditLog)
 
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -131,11 +133,15 @@ func noRoute(w http.ResponseWriter, mux *http.ServeMux, r *http.Request) error {
 	return refstore.Errorf(refstore.CodeNotFound, "No route for %s %s.", r.Method, r.URL.Path)
 }
 
-// adminOnly checks the admin bearer token in constant time.
+// adminOnly checks the admin bearer token in constant time. The digests are compared,
+// not the tokens: ConstantTimeCompare returns at once on a length mismatch, which would
+// tell the token's length.
 func (s *Server) adminOnly(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	want := sha256.Sum256([]byte(s.cfg.AdminToken))
 	return func(w http.ResponseWriter, r *http.Request) error {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if s.cfg.AdminToken == "" || !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
+		got := sha256.Sum256([]byte(token))
+		if s.cfg.AdminToken == "" || !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			return refstore.Errorf(refstore.CodeUnauthorized, "The admin API needs Authorization: Bearer <admin token>.")
 		}
 		return h(w, r)

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 
 	"github.com/refstore/refstore"
 )
@@ -21,7 +22,7 @@ func (s *Service) UpsertCatalog(ctx context.Context, c *refstore.Catalog) error 
 		}
 	}
 	defer s.catalogChanged()
-	return s.meta.UpsertCatalog(ctx, c, keys)
+	return s.meta.UpsertCatalog(refstore.WithAudit(ctx, adminEvent(ctx, "", refstore.AuditCatalogUpsert)), c, keys)
 }
 
 func (s *Service) apiKey(account string, user int64, secret string) refstore.APIKey {
@@ -34,7 +35,9 @@ func (s *Service) apiKey(account string, user int64, secret string) refstore.API
 func (s *Service) IssueKey(ctx context.Context, account string, user int64) (refstore.APIKey, string, error) {
 	secret := "rsk_" + base64.RawURLEncoding.EncodeToString(randomBytes(32))
 	k := s.apiKey(account, user, secret)
-	if err := s.meta.AddAPIKey(ctx, k); err != nil {
+	ev := adminEvent(ctx, account, refstore.AuditKeyIssue)
+	ev.Target = fmt.Sprintf("user %d key %s", user, k.ID)
+	if err := s.meta.AddAPIKey(refstore.WithAudit(ctx, ev), k); err != nil {
 		return refstore.APIKey{}, "", err
 	}
 	return k, secret, nil
@@ -48,7 +51,9 @@ func (s *Service) APIKeys(ctx context.Context, account string, user int64) ([]re
 // RevokeKey removes a key and ends its sessions.
 func (s *Service) RevokeKey(ctx context.Context, account string, user int64, id string) error {
 	defer s.catalogChanged()
-	return s.meta.RevokeAPIKey(ctx, account, user, id)
+	ev := adminEvent(ctx, account, refstore.AuditKeyRevoke)
+	ev.Target = fmt.Sprintf("user %d key %s", user, id)
+	return s.meta.RevokeAPIKey(refstore.WithAudit(ctx, ev), account, user, id)
 }
 
 // AccountCatalog returns one account's catalog.
@@ -79,7 +84,15 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 		}
 		folder.ProjectID, folder.DocumentID, folder.SegmentID = ref.ProjectID, ref.DocumentID, ref.ID
 	}
-	removed, err := s.meta.RemoveEntry(ctx, e)
+	ev := adminEvent(ctx, e.Account, refstore.AuditEntryRemove)
+	ev.ProjectID, ev.DocumentID, ev.SegmentID, ev.Target = folder.ProjectID, folder.DocumentID, folder.SegmentID, entryTarget(e)
+	switch e.Kind {
+	case refstore.EntryProjectGrant:
+		ev.Action, ev.ProjectID = refstore.AuditGrantRevoke, e.ID
+	case refstore.EntryJobGrant:
+		ev.Action = refstore.AuditGrantRevoke
+	}
+	removed, err := s.meta.RemoveEntry(refstore.WithAudit(ctx, ev), e)
 	s.catalogChanged()
 	if err != nil {
 		return err
@@ -102,4 +115,34 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 		s.collect(ctx, nil)
 	}
 	return nil
+}
+
+// entryTarget names a removed catalog entry for the audit log.
+func entryTarget(e refstore.Entry) string {
+	job := func() string {
+		sc := refstore.Scope{Kind: refstore.ScopeStandardJob, ID: e.ID}
+		if e.Codyt {
+			sc.Kind = refstore.ScopeCodytJob
+		}
+		return sc.String()
+	}
+	switch e.Kind {
+	case refstore.EntryAccount:
+		return "account " + e.Account
+	case refstore.EntryUser:
+		return fmt.Sprintf("user %d", e.ID)
+	case refstore.EntryProject:
+		return fmt.Sprintf("project %d", e.ID)
+	case refstore.EntryDocument:
+		return fmt.Sprintf("document %d", e.ID)
+	case refstore.EntrySegment:
+		return fmt.Sprintf("segment %d", e.ID)
+	case refstore.EntryJob:
+		return "job " + job()
+	case refstore.EntryProjectGrant:
+		return fmt.Sprintf("user %d grant pr%d", e.UserID, e.ID)
+	case refstore.EntryJobGrant:
+		return fmt.Sprintf("user %d grant %s", e.UserID, job())
+	}
+	return ""
 }

@@ -84,25 +84,30 @@ func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.
 			return nil, err
 		}
 	}
-	_, segs, err := s.authorize(ctx, p, sc, refstore.RightUpload, segmentID)
+	ev := userEvent(ctx, p, refstore.AuditAttach)
+	ev.SegmentID, ev.Detail = segmentID, "scope="+sc.String()
+	acc, segs, err := s.authorize(ctx, p, sc, refstore.RightUpload, segmentID)
+	ev.ProjectID = acc.ProjectID
 	if err != nil {
-		return nil, err
+		return nil, s.refused(ctx, ev, err)
 	}
+	ev.DocumentID = segs[0].DocumentID
 	hash := hashSecret(req.FileToken)
 	u, err := s.meta.Upload(ctx, p.Account, p.UserID, hash, s.now())
 	if err != nil {
-		return nil, err
+		return nil, s.refused(ctx, ev, err)
 	}
 	addr := refstore.Address{Locale: locale, Folders: folders, Name: u.Name}
 	if req.RelativePath == "" {
 		addr.Folders = u.Folders
 	}
+	ev.Target = addressTarget(addr)
 	unlock := s.lockSegment(segs[0].ID)
-	asset, previous, err := s.meta.Attach(ctx, refstore.AttachParams{Account: p.Account, UserID: p.UserID,
-		UploadHash: hash, Segment: segs[0], Address: addr, Now: s.now(), NewID: newAssetID()})
+	asset, previous, err := s.meta.Attach(refstore.WithAudit(ctx, ev), refstore.AttachParams{Account: p.Account,
+		UserID: p.UserID, UploadHash: hash, Segment: segs[0], Address: addr, Now: s.now(), NewID: newAssetID()})
 	if err != nil {
 		unlock()
-		return nil, err
+		return nil, s.refused(ctx, ev, err)
 	}
 	s.place(ctx, asset)
 	s.segmentChanged(p.Account, asset.SegmentID)
@@ -210,11 +215,19 @@ func (s *Service) List(ctx context.Context, p refstore.Principal, sc refstore.Sc
 // Delete deletes one asset of a segment, or every asset of it when addr is nil, and
 // returns how many went. Deleting nothing is not an error.
 func (s *Service) Delete(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr *refstore.Address) (int, error) {
-	if _, _, err := s.authorize(ctx, p, sc, refstore.RightDelete, segmentID); err != nil {
-		return 0, err
+	ev := userEvent(ctx, p, refstore.AuditDeleteAll)
+	ev.SegmentID, ev.Detail = segmentID, "scope="+sc.String()
+	if addr != nil {
+		ev.Action, ev.Target = refstore.AuditDelete, addressTarget(*addr)
 	}
+	acc, segs, err := s.authorize(ctx, p, sc, refstore.RightDelete, segmentID)
+	ev.ProjectID = acc.ProjectID
+	if err != nil {
+		return 0, s.refused(ctx, ev, err)
+	}
+	ev.DocumentID = segs[0].DocumentID
 	unlock := s.lockSegment(segmentID)
-	deleted, err := s.meta.DeleteAssets(ctx, p.Account, segmentID, addr)
+	deleted, err := s.meta.DeleteAssets(refstore.WithAudit(ctx, ev), p.Account, segmentID, addr)
 	s.segmentChanged(p.Account, segmentID)
 	if err != nil {
 		unlock()

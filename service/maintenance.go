@@ -84,8 +84,8 @@ func (s *Service) SweepOrphans(ctx context.Context) (RecoveryReport, error) {
 	return s.sweepOrphans(ctx, s.now().Add(-s.cfg.OrphanGrace))
 }
 
-// Sweep removes expired sessions and file tokens, and the bytes that lost their last
-// reference at least the delete grace ago. It is cheap, safe at any time, concurrently with
+// Sweep removes expired sessions and file tokens, the bytes that lost their last
+// reference at least the delete grace ago, and audit rows past their retention. It is cheap, safe at any time, concurrently with
 // traffic and on several nodes at once.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
@@ -100,6 +100,11 @@ func (s *Service) Sweep(ctx context.Context) error {
 		expired = []refstore.ContentID{} // mark nothing more, only remove what is due
 	}
 	s.collect(ctx, expired)
+	if s.cfg.AuditRetention > 0 {
+		if _, err := s.meta.PruneAudit(ctx, now.Add(-s.cfg.AuditRetention)); err != nil {
+			return fmt.Errorf("pruning the audit log: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"strings"
 
 	"github.com/refstore/refstore"
 )
@@ -28,10 +29,12 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 	if maxSize > 0 && maxSize < limit {
 		limit = maxSize
 	}
+	ev := userEvent(ctx, p, refstore.AuditUpload)
+	ev.Target = strings.Join(append(folders, base), "/")
 	in := &uploadReader{r: body, left: limit, limit: limit, hash: sha256.New()}
 	key, size, err := s.blobs.Put(ctx, p.Account, in)
 	if err != nil {
-		return nil, "", err
+		return nil, "", s.refused(ctx, ev, err)
 	}
 	now := s.now()
 	token := hex.EncodeToString(randomBytes(16))
@@ -40,10 +43,11 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 		Size: size, SHA256: hex.EncodeToString(in.hash.Sum(nil)), ContentType: refstore.DetectContentType(base, in.head),
 		Created: now, Expires: now.Add(s.cfg.FileTokenTTL), BlobKey: key,
 	}
-	canonical, err := s.meta.CreateUpload(ctx, u)
+	ev.Detail = refstore.ContentDetail(u.Size, u.ContentType, u.SHA256)
+	canonical, err := s.meta.CreateUpload(refstore.WithAudit(ctx, ev), u)
 	if err != nil {
 		s.deleteBlob(ctx, refstore.BlobRef{Account: p.Account, Key: key})
-		return nil, "", err
+		return nil, "", s.refused(ctx, ev, err)
 	}
 	if canonical != key {
 		// The account already holds these bytes: keep one copy.

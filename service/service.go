@@ -40,6 +40,9 @@ type Config struct {
 	// BlobCacheSize is how many bytes of small blobs (up to 256 KiB each) are kept in
 	// memory; 0 keeps none.
 	BlobCacheSize int64
+	// AuditRetention is how long audit rows are kept; the sweeper removes older ones. 0
+	// keeps them forever.
+	AuditRetention time.Duration
 }
 
 func (c *Config) setDefaults() {

@@ -27,7 +27,9 @@ func (s *Service) ImportCatalog(ctx context.Context, c *refstore.Catalog, keys [
 		}
 	}
 	defer s.catalogChanged()
-	return s.meta.UpsertCatalog(ctx, c, keys)
+	ev := adminEvent(ctx, "", refstore.AuditCatalogUpsert)
+	ev.Detail = "source=import"
+	return s.meta.UpsertCatalog(refstore.WithAudit(ctx, ev), c, keys)
 }
 
 // ImportedAsset says what ImportAsset did.
@@ -67,7 +69,9 @@ func (s *Service) ImportAsset(ctx context.Context, a refstore.Asset, open func()
 		res.Stored = a.BlobKey != ""
 		key = a.BlobKey
 		unlock := s.lockSegment(a.SegmentID)
-		asset, previous, err := s.meta.ImportAsset(ctx, &a)
+		ev := adminEvent(ctx, a.Account, refstore.AuditImport)
+		ev.ProjectID, ev.DocumentID, ev.SegmentID, ev.Target = a.ProjectID, a.DocumentID, a.SegmentID, addressTarget(a.Address)
+		asset, previous, err := s.meta.ImportAsset(refstore.WithAudit(ctx, ev), &a)
 		s.segmentChanged(a.Account, a.SegmentID)
 		if err != nil {
 			unlock()

@@ -32,7 +32,10 @@ func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload) (_ string,
 			content_type, created, expires) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			u.TokenHash, u.Account, u.UserID, strings.Join(u.Folders, "/"), u.Name, u.Size, u.SHA256,
 			u.ContentType, millis(u.Created), millis(u.Expires))
-		return err
+		if err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, auditEvent(ctx), nil)
 	})
 	return key, err
 }
@@ -146,8 +149,17 @@ func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, pre
 			_, err = tx.ExecContext(ctx, `UPDATE assets SET size = $3, sha256 = $4, content_type = $5, modified = $6
 				WHERE account_id = $1 AND id = $2`, p.Account, a.ID, a.Size, a.SHA256, a.ContentType, int64(a.Modified))
 		}
+		if err != nil {
+			return err
+		}
 		asset = a
-		return err
+		return recordAudit(ctx, tx, auditEvent(ctx), func(ev *refstore.AuditEvent) {
+			ev.Action, ev.AssetID = refstore.AuditAttach, a.ID
+			if previous != nil {
+				ev.Action = refstore.AuditOverwrite
+			}
+			ev.Detail = joinDetail(ev.Detail, assetDetail(a))
+		})
 	})
 	if err != nil {
 		return nil, nil, err
@@ -255,7 +267,12 @@ func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int6
 			}
 			deleted = append(deleted, a)
 		}
-		return nil
+		return recordAudit(ctx, tx, auditEvent(ctx), func(ev *refstore.AuditEvent) {
+			ev.Count = int64(len(deleted))
+			if addr != nil && len(deleted) == 1 {
+				ev.AssetID = deleted[0].ID
+			}
+		})
 	})
 	return deleted, err
 }
@@ -452,7 +469,10 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, pre
 			_, err = tx.ExecContext(ctx, `UPDATE assets SET size = $3, sha256 = $4, content_type = $5, created = $6, modified = $7
 				WHERE account_id = $1 AND id = $2`, a.Account, a.ID, a.Size, a.SHA256, a.ContentType,
 				int64(a.Created), int64(a.Modified))
-			return err
+			if err != nil {
+				return err
+			}
+			return recordImport(ctx, tx, &a, previous)
 		case previous != nil:
 			if _, err := tx.ExecContext(ctx, `DELETE FROM assets WHERE account_id = $1 AND id = $2`,
 				a.Account, previous.ID); err != nil {
@@ -463,10 +483,38 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, pre
 			sha256, content_type, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			a.Account, a.ID, a.SegmentID, a.Locale, a.FolderPath(), a.Name, a.Size, a.SHA256, a.ContentType,
 			int64(a.Created), int64(a.Modified))
-		return err
+		if err != nil {
+			return err
+		}
+		return recordImport(ctx, tx, &a, previous)
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return &a, previous, nil
+}
+
+// recordImport records an imported asset, with the asset it replaced.
+func recordImport(ctx context.Context, tx *sql.Tx, a, previous *refstore.Asset) error {
+	return recordAudit(ctx, tx, auditEvent(ctx), func(ev *refstore.AuditEvent) {
+		ev.AssetID = a.ID
+		d := assetDetail(a)
+		if previous != nil {
+			d = joinDetail(d, "replaced="+refstore.AssetIDString(previous.ID))
+		}
+		ev.Detail = joinDetail(ev.Detail, d)
+	})
+}
+
+// assetDetail describes the bytes of an asset for its audit row.
+func assetDetail(a *refstore.Asset) string {
+	return refstore.ContentDetail(a.Size, a.ContentType, a.SHA256)
+}
+
+// joinDetail adds key=value pairs to a row's Detail.
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + " " + b
 }

@@ -24,7 +24,12 @@ func (s *Store) UserByKey(ctx context.Context, account, keyHash string) (_ int64
 // AddAPIKey adds a key to a user. Adding the same key to the same user again is a no-op.
 func (s *Store) AddAPIKey(ctx context.Context, k refstore.APIKey) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error { return addKey(ctx, tx, k) })
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := addKey(ctx, tx, k); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, auditEvent(ctx), nil)
+	})
 }
 
 func addKey(ctx context.Context, tx *sql.Tx, k refstore.APIKey) error {
@@ -96,11 +101,14 @@ func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, 
 		if err == nil {
 			n, err = res.RowsAffected()
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return refstore.Errorf(refstore.CodeNotFound, "Key %s of user %d does not exist.", id, userID)
+		}
+		return recordAudit(ctx, tx, auditEvent(ctx), nil)
 	})
-	if err == nil && n == 0 {
-		return refstore.Errorf(refstore.CodeNotFound, "Key %s of user %d does not exist.", id, userID)
-	}
 	return err
 }
 
@@ -109,7 +117,29 @@ func (s *Store) CreateSession(ctx context.Context, ss refstore.Session) (err err
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, account_id, user_id, key_hash, created, last_used)
 			VALUES ($1, $2, $3, $4, $5, $6)`, ss.Hash, ss.Account, ss.UserID, ss.KeyHash, millis(ss.Created), millis(ss.LastUsed))
+		if err != nil {
+			return err
+		}
+		return recordKeyAudit(ctx, tx, ss.KeyHash)
+	})
+}
+
+// recordKeyAudit records the event of a session's start or end, naming the session by
+// the public id of the API key it was opened with (never by its token or hash).
+func recordKeyAudit(ctx context.Context, tx *sql.Tx, keyHash string) error {
+	ev := auditEvent(ctx)
+	if ev == nil {
+		return nil
+	}
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM api_keys WHERE hash = $1`, keyHash).Scan(&id)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
+	}
+	return recordAudit(ctx, tx, ev, func(ev *refstore.AuditEvent) {
+		if id != "" {
+			ev.Target = "key " + id
+		}
 	})
 }
 
@@ -138,8 +168,14 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) (err error) {
 	defer classify(&err)
 	return s.inTxAnnounce(ctx, refstore.Change{Kind: refstore.ChangeSession, Stripe: refstore.CatalogStripe, Session: hash},
 		func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash)
-			return err
+			var keyHash string
+			err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE hash = $1 RETURNING key_hash`, hash).Scan(&keyHash)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil // already ended: nothing changed, nothing to record
+			} else if err != nil {
+				return err
+			}
+			return recordKeyAudit(ctx, tx, keyHash)
 		})
 }
 

@@ -25,8 +25,35 @@ func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []r
 				return err
 			}
 		}
+		ev := auditEvent(ctx)
+		for i := range c.Accounts {
+			a := &c.Accounts[i]
+			if err := recordAudit(ctx, tx, ev, func(ev *refstore.AuditEvent) {
+				ev.Account, ev.Target, ev.Detail = a.ID, "account "+a.ID, joinDetail(ev.Detail, catalogCounts(a, keys))
+			}); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
+}
+
+// catalogCounts says what a catalog upsert named in one account.
+func catalogCounts(a *refstore.CatalogAccount, keys []refstore.APIKey) string {
+	var docs, segs, nkeys int
+	for _, p := range a.Projects {
+		docs += len(p.Documents)
+		for _, d := range p.Documents {
+			segs += len(d.Segments)
+		}
+	}
+	for _, k := range keys {
+		if k.Account == a.ID {
+			nkeys++
+		}
+	}
+	return fmt.Sprintf("users=%d projects=%d documents=%d segments=%d jobs=%d grants=%d keys=%d",
+		len(a.Users), len(a.Projects), docs, segs, len(a.Jobs), len(a.Grants), nkeys)
 }
 
 func badCatalog(format string, args ...any) error {
@@ -409,14 +436,16 @@ func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) (_ []refstore
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if n == 0 {
+			return refstore.Errorf(refstore.CodeNotFound, "%s not found.", what)
+		}
+		return recordAudit(ctx, tx, auditEvent(ctx), nil)
 	})
 	if err != nil {
 		return nil, err
-	}
-	if n == 0 {
-		return nil, refstore.Errorf(refstore.CodeNotFound, "%s not found.", what)
 	}
 	return blobs, nil
 }

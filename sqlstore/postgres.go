@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,10 +49,7 @@ func openPostgresReadOnly(ctx context.Context, rawURL string) (*Store, error) {
 
 // connectPostgres opens a pool and checks that the server answers.
 func connectPostgres(ctx context.Context, rawURL string, readOnly bool) (*sql.DB, string, error) {
-	redacted := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		redacted = u.Redacted()
-	}
+	redacted := RedactURL(rawURL)
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
 		return nil, redacted, fmt.Errorf("metadata store %s: %w", redacted, err)
@@ -81,6 +79,29 @@ func connectPostgres(ctx context.Context, rawURL string, readOnly bool) (*sql.DB
 		return nil, redacted, fmt.Errorf("metadata store %s is unreachable: %w", redacted, err)
 	}
 	return db, redacted, nil
+}
+
+// RedactURL hides the password of a store URL, given as user information or as a
+// password parameter (which pgx also accepts), before the URL is logged or shown.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if strings.Contains(raw, "@") || strings.Contains(strings.ToLower(raw), "password") {
+			return "(an unparsable URL, not shown: it may hold a password)"
+		}
+		return raw
+	}
+	// The query is rewritten by hand: url.Values would drop a malformed pair, and reorder.
+	parts := strings.Split(u.RawQuery, "&")
+	for i, p := range parts {
+		k, _, _ := strings.Cut(p, "=")
+		if name, err := url.QueryUnescape(k); err != nil || strings.EqualFold(name, "password") ||
+			strings.Contains(strings.ToLower(p), "password") {
+			parts[i] = k + "=xxxxx"
+		}
+	}
+	u.RawQuery = strings.Join(parts, "&")
+	return u.Redacted()
 }
 
 // listenURL is the URL of the feed's own connection: the store's, without the pool size.

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 
 	refhttp "github.com/refstore/refstore/http"
 	"github.com/refstore/refstore/service"
+	"github.com/refstore/refstore/sqlstore"
 )
 
 type serveConfig struct {
@@ -37,6 +37,7 @@ type serveConfig struct {
 	deleteGrace   time.Duration
 	orphanGrace   time.Duration
 	orphanSweep   time.Duration
+	auditKeep     time.Duration
 	presign       time.Duration
 	blobCache     byteSize
 	debugAddr     string
@@ -66,6 +67,7 @@ func serveCommand() *cobra.Command {
 	f.Duration(&c.deleteGrace, "delete-grace", -1, "how long unreferenced bytes stay readable before deletion (default 0 on files, 15m on S3)")
 	f.Duration(&c.orphanGrace, "orphan-grace", time.Hour, "bytes no metadata names are deleted by the orphan sweep once this old")
 	f.Duration(&c.orphanSweep, "orphan-sweep-interval", time.Hour, "how often bytes without metadata are looked for")
+	f.Duration(&c.auditKeep, "audit-retention", 90*24*time.Hour, "how long audit log rows are kept (0: forever)")
 	f.Duration(&c.presign, "presign-downloads", 0, "S3 only: redirect downloads to presigned URLs valid this long (0: stream through the node)")
 	f.Size(&c.blobCache, "blob-cache-size", 32<<20, "memory for the bytes of small blobs (up to 256 KiB each), served without a file open or S3 GET")
 	f.Bool(&c.accessLog, "access-log", false, "log every request (failed ones are logged either way)")
@@ -100,6 +102,9 @@ func newLogger(format, level string) (*slog.Logger, error) {
 
 func serve(ctx context.Context, c serveConfig) error {
 	tuneGC()
+	if c.auditKeep < 0 {
+		return fmt.Errorf("--audit-retention %v: must not be negative (0 keeps the audit log forever)", c.auditKeep)
+	}
 	log, err := newLogger(c.logFormat, c.logLevel)
 	if err != nil {
 		return err
@@ -114,7 +119,8 @@ func serve(ctx context.Context, c serveConfig) error {
 	defer st.Close()
 	svc := service.New(st.meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
 		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace,
-		ExclusiveMetadata: c.stores.embedded(), ChangeFeed: st.meta.Feed(), BlobCacheSize: blobCacheSize(c)}, log)
+		ExclusiveMetadata: c.stores.embedded(), ChangeFeed: st.meta.Feed(), BlobCacheSize: blobCacheSize(c),
+		AuditRetention: c.auditKeep}, log)
 	if err := recoverUnclean(ctx, svc, st, c.orphanGrace, log); err != nil {
 		return err
 	}
@@ -276,9 +282,4 @@ func adminToken(data string, cluster bool, log *slog.Logger) (string, error) {
 var _ http.Handler = (*refhttp.Server)(nil)
 
 // redactURL hides a password in a URL before it is logged.
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return raw
-}
+func redactURL(raw string) string { return sqlstore.RedactURL(raw) }
