@@ -221,21 +221,15 @@ func cpWaitReady(t *testing.T, c *cluster) {
 
 // cpFsck runs `refstore fsck` on the campaign's stores.
 type cpFsck struct {
-	opts      nodeOptions
-	available bool
-	runs      int
-	failed    int
-	last      string // the last summary fsck printed
-	took      time.Duration
+	opts   nodeOptions
+	runs   int
+	failed int
+	last   string // the last summary fsck printed
+	took   time.Duration
 }
 
 func newCPFsck(t *testing.T, opts nodeOptions) *cpFsck {
-	f := &cpFsck{opts: opts}
-	f.available = exec.Command(binPath, "fsck", "--help").Run() == nil
-	if !f.available {
-		t.Log("refstore has no fsck command: only the test's own checks of metadata against the bytes run")
-	}
-	return f
+	return &cpFsck{opts: opts}
 }
 
 // storeArgs are the flags naming the stores, taken from the serve flags.
@@ -255,9 +249,6 @@ func (f *cpFsck) storeArgs() []string {
 // time), runs fsck, and starts them again.
 func (f *cpFsck) check(t *testing.T, c *cluster, when string) {
 	t.Helper()
-	if !f.available {
-		return
-	}
 	for _, n := range c.nodes {
 		n.stop()
 		if code := n.cmd.ProcessState.ExitCode(); code != 0 {
@@ -292,9 +283,6 @@ func (f *cpFsck) run(t *testing.T, opts nodeOptions, when string) {
 }
 
 func (f *cpFsck) summary() string {
-	if !f.available {
-		return "not available in this build (the test's own checks of metadata against the bytes ran instead)"
-	}
 	avg := time.Duration(0)
 	if f.runs > 0 {
 		avg = f.took / time.Duration(f.runs)

@@ -42,8 +42,8 @@ type Store struct {
 	tmp      string   // this process's folder for files being written
 	tmpLock  *os.File // shared mode: held while tmp is in use
 	unclean  bool
-	// tmpRemoved counts the leftovers of dead processes that Open removed from tmp/.
-	tmpRemoved int
+	// tmpRemoved lists the leftovers of dead processes that Open removed from tmp/.
+	tmpRemoved []string
 	locks      stripedLocks
 }
 
@@ -132,7 +132,7 @@ func (s *Store) prepare() error {
 		if _, err := s.root.Stat(markerFile); err == nil {
 			s.unclean = true
 		}
-		s.tmpRemoved = countFiles(s.root, tmpDir)
+		s.tmpRemoved = listFiles(s.root, tmpDir)
 		if err := s.root.RemoveAll(tmpDir); err != nil {
 			return fmt.Errorf("clearing tmp/: %w", err)
 		}
@@ -164,7 +164,7 @@ func (s *Store) prepare() error {
 		}
 		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
 			s.unclean = true
-			s.tmpRemoved += countFiles(s.root, path.Join(tmpDir, name))
+			s.tmpRemoved = append(s.tmpRemoved, listFiles(s.root, path.Join(tmpDir, name))...)
 			s.root.RemoveAll(path.Join(tmpDir, name))
 			s.root.Remove(path.Join(tmpDir, e.Name()))
 		}
@@ -446,13 +446,16 @@ type stripedLocks [64]sync.Mutex
 func (l *stripedLocks) of(segment int64) *sync.Mutex { return &l[uint64(segment)%uint64(len(l))] }
 
 // countFiles counts the regular files below dir (0 when it does not exist).
-func countFiles(root *os.Root, dir string) int {
-	n := 0
-	fs.WalkDir(root.FS(), dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			n++
+func countFiles(root *os.Root, dir string) int { return len(listFiles(root, dir)) }
+
+// listFiles lists the regular files below dir, lock files aside.
+func listFiles(root *os.Root, dir string) []string {
+	var files []string
+	fs.WalkDir(root.FS(), dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && !strings.HasSuffix(p, ".lock") {
+			files = append(files, p)
 		}
 		return nil
 	})
-	return n
+	return files
 }

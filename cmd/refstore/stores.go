@@ -68,17 +68,25 @@ func (s *stores) Close() error {
 // openStores opens both backends. A wrong or unreachable URL stops here, with a message
 // that names it.
 func openStores(ctx context.Context, u storeURLs) (*stores, error) {
-	return openStoresMode(ctx, u, false)
+	return openStoresMode(ctx, u, storeMode{})
 }
 
 // openStoresReadOnly opens both backends for reading only, next to the servers that may
 // be running on them: a data directory is neither locked nor changed, SQLite is opened
 // read-only and PostgreSQL sessions are read-only.
 func openStoresReadOnly(ctx context.Context, u storeURLs) (*stores, error) {
-	return openStoresMode(ctx, u, true)
+	return openStoresMode(ctx, u, storeMode{readOnly: true})
 }
 
-func openStoresMode(ctx context.Context, u storeURLs, readOnly bool) (*stores, error) {
+// storeMode says how openStoresMode opens a data directory: read-only, or alone even when
+// the metadata is shared (fsck --repair on a stopped cluster).
+type storeMode struct {
+	readOnly  bool
+	exclusive bool
+}
+
+func openStoresMode(ctx context.Context, u storeURLs, mode storeMode) (*stores, error) {
+	readOnly := mode.readOnly
 	st := &stores{}
 	blobs := u.blobsURL()
 	switch {
@@ -88,7 +96,7 @@ func openStoresMode(ctx context.Context, u storeURLs, readOnly bool) (*stores, e
 			return nil, errors.New("--blobs file: needs a directory")
 		}
 		// With a shared metadata store, several nodes may share the directory.
-		f, err := filestore.Open(dir, filestore.Options{Shared: !u.embedded(), ReadOnly: readOnly})
+		f, err := filestore.Open(dir, filestore.Options{Shared: !u.embedded() && !mode.exclusive, ReadOnly: readOnly})
 		if err != nil {
 			return nil, err
 		}
