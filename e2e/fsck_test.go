@@ -260,7 +260,11 @@ func fsckScenario(t *testing.T, backendName string) {
 	} else {
 		ctx := context.Background()
 		cl := gw.Client()
-		obj := func(name string) *string { k := key(name); s := "accounts/" + tn.account + "/blobs/" + k[:2] + "/" + k; return &s }
+		obj := func(name string) *string {
+			k := key(name)
+			s := "accounts/" + tn.account + "/blobs/" + k[:2] + "/" + k
+			return &s
+		}
 		want = append(want, fsckExpect{"missing-blob", blobTarget("gone.bin"), false})
 		if _, err := cl.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &gw.Bucket, Key: obj("gone.bin")}); err != nil {
 			t.Fatal(err)
