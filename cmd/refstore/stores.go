@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/refstore/refstore"
 	"github.com/refstore/refstore/filestore"
@@ -52,9 +53,16 @@ type stores struct {
 	blobs refstore.BlobStore
 	files *filestore.Store // when the blobs are on the filesystem
 	s3    bool
+	once  sync.Once
 }
 
-func (s *stores) Close() error {
+// Close closes both backends; later calls do nothing.
+func (s *stores) Close() (err error) {
+	s.once.Do(func() { err = s.close() })
+	return err
+}
+
+func (s *stores) close() error {
 	var err error
 	if s.files != nil {
 		err = s.files.Close()
