@@ -104,7 +104,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	s := &Store{root: root, shared: opts.Shared, tmp: tmpDir}
-	if s.lock, err = root.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o600); err != nil {
+	// Lock files are opened read-only (flock needs no more), so that an idle server holds
+	// no file of the directory open for writing and its filesystem can be remounted ro.
+	if s.lock, err = root.OpenFile(lockFile, os.O_CREATE|os.O_RDONLY, 0o600); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -158,7 +160,7 @@ func (s *Store) prepare() error {
 		if !ok {
 			continue
 		}
-		f, err := s.root.OpenFile(path.Join(tmpDir, e.Name()), os.O_RDWR, 0)
+		f, err := s.root.Open(path.Join(tmpDir, e.Name()))
 		if err != nil {
 			continue
 		}
@@ -171,7 +173,7 @@ func (s *Store) prepare() error {
 		f.Close()
 	}
 	id := newKey()
-	lock, err := s.root.OpenFile(path.Join(tmpDir, id+".lock"), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	lock, err := s.root.OpenFile(path.Join(tmpDir, id+".lock"), os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o600)
 	if err != nil {
 		return err
 	}
