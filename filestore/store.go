@@ -35,6 +35,7 @@ import (
 
 // Store is the filesystem blob store.
 type Store struct {
+	dir      string
 	root     *os.Root
 	lock     *os.File
 	shared   bool
@@ -94,7 +95,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		return &Store{root: root, readOnly: true}, nil
+		return &Store{dir: dir, root: root, readOnly: true}, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -103,7 +104,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	s := &Store{root: root, shared: opts.Shared, tmp: tmpDir}
+	s := &Store{dir: dir, root: root, shared: opts.Shared, tmp: tmpDir}
 	// Lock files are opened read-only (flock needs no more), so that an idle server holds
 	// no file of the directory open for writing and its filesystem can be remounted ro.
 	if s.lock, err = root.OpenFile(lockFile, os.O_CREATE|os.O_RDONLY, 0o600); err != nil {

@@ -4,6 +4,7 @@
 //	refstore export           the reference material as the SPEC's layout, with a manifest
 //	refstore import           loads an export into any backends
 //	refstore fsck             checks the metadata against the stored bytes
+//	refstore backup           snapshots the embedded default while it serves
 package main
 
 import (
@@ -21,7 +22,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), exportCommand(), importCommand(), fsckCommand())
+	root.AddCommand(serveCommand(), exportCommand(), importCommand(), fsckCommand(), backupCommand())
 	err := root.Execute()
 	logOutput.Flush()
 	var ee *exitError
