@@ -57,6 +57,9 @@ DIR.tmp, fsynced, and renamed to DIR at the end.`,
 	return cmd
 }
 
+// afterSnapshot, when set (by tests), runs between a snapshot and the copy of its blobs.
+var afterSnapshot func(attempt int)
+
 type backupStats struct {
 	assets, blobs, linked, attempts int
 	bytes                           int64
@@ -102,6 +105,9 @@ func backup(ctx context.Context, u storeURLs, dst string, copyBlobs bool) (backu
 		os.Remove(snap)
 		if err := sqlstore.SnapshotSQLite(ctx, meta, snap); err != nil {
 			return st, err
+		}
+		if afterSnapshot != nil {
+			afterSnapshot(st.attempts)
 		}
 		var missing []refstore.BlobRef
 		referenced, missing, err = copyReferenced(ctx, files, snap, tmp, copyBlobs, &st)
