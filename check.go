@@ -86,8 +86,8 @@ type MirrorChecker interface {
 
 // Leftovers are the files an interrupted write left in a blob store's staging area.
 type Leftovers struct {
-	// Removed counts the leftovers of dead processes that opening the store removed.
-	Removed int
+	// Removed lists the leftovers of dead processes that opening the store removed.
+	Removed []string
 	// Found lists the leftovers of dead processes still there (relative paths).
 	Found []string
 	// InProgress counts the files of live processes: writes in progress.

@@ -35,6 +35,7 @@ import (
 
 // Store is the filesystem blob store.
 type Store struct {
+	dir      string
 	root     *os.Root
 	lock     *os.File
 	shared   bool
@@ -42,8 +43,8 @@ type Store struct {
 	tmp      string   // this process's folder for files being written
 	tmpLock  *os.File // shared mode: held while tmp is in use
 	unclean  bool
-	// tmpRemoved counts the leftovers of dead processes that Open removed from tmp/.
-	tmpRemoved int
+	// tmpRemoved lists the leftovers of dead processes that Open removed from tmp/.
+	tmpRemoved []string
 	locks      stripedLocks
 }
 
@@ -94,7 +95,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		return &Store{root: root, readOnly: true}, nil
+		return &Store{dir: dir, root: root, readOnly: true}, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -103,8 +104,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	s := &Store{root: root, shared: opts.Shared, tmp: tmpDir}
-	if s.lock, err = root.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o600); err != nil {
+	s := &Store{dir: dir, root: root, shared: opts.Shared, tmp: tmpDir}
+	// Lock files are opened read-only (flock needs no more), so that an idle server holds
+	// no file of the directory open for writing and its filesystem can be remounted ro.
+	if s.lock, err = root.OpenFile(lockFile, os.O_CREATE|os.O_RDONLY, 0o600); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -132,7 +135,7 @@ func (s *Store) prepare() error {
 		if _, err := s.root.Stat(markerFile); err == nil {
 			s.unclean = true
 		}
-		s.tmpRemoved = countFiles(s.root, tmpDir)
+		s.tmpRemoved = listFiles(s.root, tmpDir)
 		if err := s.root.RemoveAll(tmpDir); err != nil {
 			return fmt.Errorf("clearing tmp/: %w", err)
 		}
@@ -158,20 +161,20 @@ func (s *Store) prepare() error {
 		if !ok {
 			continue
 		}
-		f, err := s.root.OpenFile(path.Join(tmpDir, e.Name()), os.O_RDWR, 0)
+		f, err := s.root.Open(path.Join(tmpDir, e.Name()))
 		if err != nil {
 			continue
 		}
 		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
 			s.unclean = true
-			s.tmpRemoved += countFiles(s.root, path.Join(tmpDir, name))
+			s.tmpRemoved = append(s.tmpRemoved, listFiles(s.root, path.Join(tmpDir, name))...)
 			s.root.RemoveAll(path.Join(tmpDir, name))
 			s.root.Remove(path.Join(tmpDir, e.Name()))
 		}
 		f.Close()
 	}
 	id := newKey()
-	lock, err := s.root.OpenFile(path.Join(tmpDir, id+".lock"), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	lock, err := s.root.OpenFile(path.Join(tmpDir, id+".lock"), os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o600)
 	if err != nil {
 		return err
 	}
@@ -446,13 +449,16 @@ type stripedLocks [64]sync.Mutex
 func (l *stripedLocks) of(segment int64) *sync.Mutex { return &l[uint64(segment)%uint64(len(l))] }
 
 // countFiles counts the regular files below dir (0 when it does not exist).
-func countFiles(root *os.Root, dir string) int {
-	n := 0
-	fs.WalkDir(root.FS(), dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			n++
+func countFiles(root *os.Root, dir string) int { return len(listFiles(root, dir)) }
+
+// listFiles lists the regular files below dir, lock files aside.
+func listFiles(root *os.Root, dir string) []string {
+	var files []string
+	fs.WalkDir(root.FS(), dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && !strings.HasSuffix(p, ".lock") {
+			files = append(files, p)
 		}
 		return nil
 	})
-	return n
+	return files
 }

@@ -253,28 +253,7 @@ func (s *Store) Delete(ctx context.Context, ref refstore.BlobRef) error {
 
 // Walk lists every blob object with its modification time, or a little later: never earlier.
 func (s *Store) Walk(ctx context.Context, fn func(ref refstore.BlobRef, mod time.Time) error) error {
-	prefix := s.cfg.Prefix + "accounts/"
-	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.cfg.Bucket, Prefix: &prefix})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return classify(err)
-		}
-		for _, o := range page.Contents {
-			// accounts/{account}/blobs/{xx}/{key}
-			el := strings.Split(strings.TrimPrefix(aws.ToString(o.Key), prefix), "/")
-			if len(el) != 4 || el[1] != "blobs" || !validKey(el[3]) {
-				continue
-			}
-			// Listings give dates to the second: report the latest time the object may
-			// have been written, so that a sweep never takes a young object for an old one.
-			mod := aws.ToTime(o.LastModified).Add(time.Second)
-			if err := fn(refstore.BlobRef{Account: el[0], Key: el[3]}, mod); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return s.List(ctx, func(b refstore.BlobInfo) error { return fn(b.Ref, b.Mod) })
 }
 
 // AbortStaleUploads aborts multipart uploads started before the given time: the leftovers

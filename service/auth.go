@@ -74,10 +74,14 @@ func (s *Service) Authenticate(ctx context.Context, token, account string) (refs
 	}
 	persisted := sess.LastUsed
 	if now.Sub(sess.LastUsed) > s.touchInterval() {
-		if err := s.meta.TouchSession(ctx, hash, now); err != nil {
+		if err := s.meta.TouchSession(ctx, hash, now); refstore.ErrorCode(err) == refstore.CodeStorageFull {
+			// A full or read-only disk must not stop reads: the use is recorded later.
+			persisted = sess.LastUsed
+		} else if err != nil {
 			return refstore.Principal{}, err
+		} else {
+			persisted = now
 		}
-		persisted = now
 	}
 	p := refstore.Principal{Account: sess.Account, UserID: sess.UserID, SessionHash: hash}
 	if c != nil {
@@ -106,7 +110,8 @@ func (s *Service) useCachedSession(ctx context.Context, sum [32]byte, cs *cached
 		return refstore.Principal{}, errUnauthorized("Token invalid or expired."), true
 	}
 	if cs.touch(now, s.touchInterval()) {
-		if err := s.meta.TouchSession(ctx, cs.principal.SessionHash, now); err != nil {
+		// A full or read-only disk must not stop reads (see Authenticate).
+		if err := s.meta.TouchSession(ctx, cs.principal.SessionHash, now); err != nil && refstore.ErrorCode(err) != refstore.CodeStorageFull {
 			return refstore.Principal{}, err, true
 		}
 	}

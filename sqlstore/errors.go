@@ -47,9 +47,11 @@ func classify(errp *error) {
 		unavailable()
 	case errors.As(err, &liteErr):
 		switch liteErr.Code() & 0xff {
-		case sqlite3.SQLITE_FULL:
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
+			// A full disk, or a database on storage that became read-only: 507, as the
+			// blob store's ENOSPC and EROFS.
 			*errp = &refstore.Error{Code: refstore.CodeStorageFull, Message: "Insufficient storage.", Err: err}
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
 			unavailable()
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -130,7 +131,13 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	handler := refhttp.NewServer(svc, refhttp.Config{PublicURL: c.publicURL, AdminToken: adminToken, PresignTTL: c.presign,
 		AccessLog: c.accessLog}, log)
-	srv := refhttp.NewHTTPServer(c.addr, handler, log)
+	// inflight counts the handlers still running, so that the stores close after the last.
+	var inflight sync.WaitGroup
+	srv := refhttp.NewHTTPServer(c.addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inflight.Add(1)
+		defer inflight.Done()
+		handler.ServeHTTP(w, r)
+	}), log)
 	tlsCtx, stopTLS := context.WithCancel(ctx)
 	defer stopTLS()
 	if srv.TLSConfig, err = tlsConfig(tlsCtx, c.tlsCert, c.tlsKey, log); err != nil {
@@ -149,8 +156,9 @@ func serve(ctx context.Context, c serveConfig) error {
 
 	sweepCtx, stopSweeper := context.WithCancel(ctx)
 	defer stopSweeper()
-	go svc.RunSweepers(sweepCtx, c.sweepInterval, c.orphanSweep)
-	go svc.RunChangeFeed(sweepCtx)
+	var background sync.WaitGroup
+	background.Go(func() { svc.RunSweepers(sweepCtx, c.sweepInterval, c.orphanSweep) })
+	background.Go(func() { svc.RunChangeFeed(sweepCtx) })
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -168,21 +176,45 @@ func serve(ctx context.Context, c serveConfig) error {
 	case sig := <-sigs:
 		log.Info("shutting down", "signal", sig.String(), "grace", c.shutdownGrace)
 	}
+	// Shutdown closes the listener at once (new connections are refused), closes idle
+	// connections and waits for the requests in flight, up to the grace period.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
 	defer cancel()
 	go func() {
-		// A second signal stops at once.
-		<-sigs
-		log.Warn("second signal: stopping now")
-		cancel()
+		// A second signal stops at once, as a crash would: the next start recovers.
+		sig := <-sigs
+		log.Warn("second signal: stopping now, cutting off the requests in flight", "signal", sig.String())
+		logOutput.Flush()
+		os.Exit(1)
 	}()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("in-flight requests cut off", "err", err)
+		log.Warn("grace period over: cutting off the requests in flight", "err", err)
 		srv.Close()
 	}
 	stopSweeper()
+	background.Wait()
+	// Handlers cut off notice it at their next read or write; wait for them a little so
+	// that none uses the stores after they close.
+	if !waitTimeout(&inflight, 10*time.Second) {
+		log.Warn("requests still running after the grace period; closing the stores under them")
+	}
+	if err := st.Close(); err != nil {
+		return fmt.Errorf("closing the stores: %w", err)
+	}
 	log.Info("stopped")
 	return nil
+}
+
+// waitTimeout waits for wg, at most d; it reports whether wg finished.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 // deleteGrace is how long bytes that lost their last reference stay readable: the flag's

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/refstore/refstore"
 	"github.com/refstore/refstore/filestore"
@@ -52,9 +53,16 @@ type stores struct {
 	blobs refstore.BlobStore
 	files *filestore.Store // when the blobs are on the filesystem
 	s3    bool
+	once  sync.Once
 }
 
-func (s *stores) Close() error {
+// Close closes both backends; later calls do nothing.
+func (s *stores) Close() (err error) {
+	s.once.Do(func() { err = s.close() })
+	return err
+}
+
+func (s *stores) close() error {
 	var err error
 	if s.files != nil {
 		err = s.files.Close()
@@ -68,17 +76,25 @@ func (s *stores) Close() error {
 // openStores opens both backends. A wrong or unreachable URL stops here, with a message
 // that names it.
 func openStores(ctx context.Context, u storeURLs) (*stores, error) {
-	return openStoresMode(ctx, u, false)
+	return openStoresMode(ctx, u, storeMode{})
 }
 
 // openStoresReadOnly opens both backends for reading only, next to the servers that may
 // be running on them: a data directory is neither locked nor changed, SQLite is opened
 // read-only and PostgreSQL sessions are read-only.
 func openStoresReadOnly(ctx context.Context, u storeURLs) (*stores, error) {
-	return openStoresMode(ctx, u, true)
+	return openStoresMode(ctx, u, storeMode{readOnly: true})
 }
 
-func openStoresMode(ctx context.Context, u storeURLs, readOnly bool) (*stores, error) {
+// storeMode says how openStoresMode opens a data directory: read-only, or alone even when
+// the metadata is shared (fsck --repair on a stopped cluster).
+type storeMode struct {
+	readOnly  bool
+	exclusive bool
+}
+
+func openStoresMode(ctx context.Context, u storeURLs, mode storeMode) (*stores, error) {
+	readOnly := mode.readOnly
 	st := &stores{}
 	blobs := u.blobsURL()
 	switch {
@@ -88,7 +104,7 @@ func openStoresMode(ctx context.Context, u storeURLs, readOnly bool) (*stores, e
 			return nil, errors.New("--blobs file: needs a directory")
 		}
 		// With a shared metadata store, several nodes may share the directory.
-		f, err := filestore.Open(dir, filestore.Options{Shared: !u.embedded(), ReadOnly: readOnly})
+		f, err := filestore.Open(dir, filestore.Options{Shared: !u.embedded() && !mode.exclusive, ReadOnly: readOnly})
 		if err != nil {
 			return nil, err
 		}
