@@ -103,6 +103,9 @@ func (s *Server) authenticate(r *http.Request) (*http.Request, refstore.Principa
 		r = r.WithContext(ctx)
 	}
 	p, err := s.svc.Authenticate(r.Context(), firstHeader(r, "X-Auth-Token"), firstHeader(r, "X-Auth-Accountid"))
+	if err == nil {
+		err = s.svc.Admit(r.Context(), p) // the rate limit of the caller's API key
+	}
 	return r, p, err
 }
 

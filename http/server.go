@@ -89,6 +89,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	admin("PUT /admin/v1/catalog", s.putCatalog)
 	admin("GET /admin/v1/accounts", s.listAccounts)
 	admin("GET /admin/v1/accounts/{account}", s.getAccount)
+	admin("GET /admin/v1/accounts/{account}/usage", s.accountUsage)
 	admin("DELETE /admin/v1/accounts/{account}", s.removeEntry)
 	admin("DELETE /admin/v1/accounts/{account}/{kind}/{id}", s.removeEntry)
 	admin("DELETE /admin/v1/accounts/{account}/users/{userId}/grants/{target}", s.removeGrant)

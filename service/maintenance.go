@@ -100,7 +100,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		expired = []refstore.ContentID{} // mark nothing more, only remove what is due
 	}
 	s.collect(ctx, expired)
-	return nil
+	return s.pruneRequests(ctx)
 }
 
 // RunSweepers sweeps every interval, and sweeps orphans every orphanInterval, until ctx

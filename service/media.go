@@ -24,6 +24,11 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 	if err != nil {
 		return nil, "", err
 	}
+	end, err := s.beginUpload(p)
+	if err != nil {
+		return nil, "", err
+	}
+	defer end()
 	limit := s.cfg.MaxUploadSize
 	if maxSize > 0 && maxSize < limit {
 		limit = maxSize
@@ -40,7 +45,19 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 		Size: size, SHA256: hex.EncodeToString(in.hash.Sum(nil)), ContentType: refstore.DetectContentType(base, in.head),
 		Created: now, Expires: now.Add(s.cfg.FileTokenTTL), BlobKey: key,
 	}
+	// The quota is checked once the bytes are known, so that bytes the account already
+	// holds pass; the staged copy goes when they are refused.
+	quota, unlock, err := s.lockQuota(ctx, p.Account)
+	if err == nil && quota > 0 {
+		err = s.checkQuota(ctx, p.Account, u.SHA256, size)
+	}
+	if err != nil {
+		unlock()
+		s.deleteBlob(ctx, refstore.BlobRef{Account: p.Account, Key: key})
+		return nil, "", err
+	}
 	canonical, err := s.meta.CreateUpload(ctx, u)
+	unlock()
 	if err != nil {
 		s.deleteBlob(ctx, refstore.BlobRef{Account: p.Account, Key: key})
 		return nil, "", err

@@ -39,6 +39,9 @@ type serveConfig struct {
 	orphanSweep   time.Duration
 	presign       time.Duration
 	blobCache     byteSize
+	rateLimit     int64
+	rateWindow    time.Duration
+	uploadsPerKey int
 	debugAddr     string
 	tlsCert       string
 	tlsKey        string
@@ -68,6 +71,9 @@ func serveCommand() *cobra.Command {
 	f.Duration(&c.orphanSweep, "orphan-sweep-interval", time.Hour, "how often bytes without metadata are looked for")
 	f.Duration(&c.presign, "presign-downloads", 0, "S3 only: redirect downloads to presigned URLs valid this long (0: stream through the node)")
 	f.Size(&c.blobCache, "blob-cache-size", 32<<20, "memory for the bytes of small blobs (up to 256 KiB each), served without a file open or S3 GET")
+	f.Int64(&c.rateLimit, "rate-limit", 0, "requests per API key and --rate-limit-window (0: no limit; accounts may set their own)")
+	f.Duration(&c.rateWindow, "rate-limit-window", time.Hour, "window of --rate-limit")
+	f.Int(&c.uploadsPerKey, "max-uploads-per-key", 4, "uploads of one API key in progress at once on a node (0: no cap)")
 	f.Bool(&c.accessLog, "access-log", false, "log every request (failed ones are logged either way)")
 	f.String(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with HTTP/2 (reloaded on SIGHUP)")
 	f.String(&c.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
@@ -78,9 +84,25 @@ func serveCommand() *cobra.Command {
 		if f.err != nil {
 			return f.err
 		}
+		if err := c.checkLimits(); err != nil {
+			return err
+		}
 		return serve(cmd.Context(), c)
 	}
 	return cmd
+}
+
+// checkLimits refuses limits that make no sense.
+func (c *serveConfig) checkLimits() error {
+	switch {
+	case c.rateLimit < 0:
+		return fmt.Errorf("--rate-limit %d: give a number of requests, or 0 for no limit", c.rateLimit)
+	case c.rateWindow < time.Second:
+		return fmt.Errorf("--rate-limit-window %s: give at least 1s", c.rateWindow)
+	case c.uploadsPerKey < 0:
+		return fmt.Errorf("--max-uploads-per-key %d: give a number of uploads, or 0 for no cap", c.uploadsPerKey)
+	}
+	return nil
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {
@@ -114,7 +136,8 @@ func serve(ctx context.Context, c serveConfig) error {
 	defer st.Close()
 	svc := service.New(st.meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
 		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace,
-		ExclusiveMetadata: c.stores.embedded(), ChangeFeed: st.meta.Feed(), BlobCacheSize: blobCacheSize(c)}, log)
+		ExclusiveMetadata: c.stores.embedded(), ChangeFeed: st.meta.Feed(), BlobCacheSize: blobCacheSize(c),
+		RateLimit: c.rateLimit, RateWindow: c.rateWindow, MaxUploadsPerKey: c.uploadsPerKey}, log)
 	if err := recoverUnclean(ctx, svc, st, c.orphanGrace, log); err != nil {
 		return err
 	}
@@ -145,6 +168,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	defer stopSweeper()
 	go svc.RunSweepers(sweepCtx, c.sweepInterval, c.orphanSweep)
 	go svc.RunChangeFeed(sweepCtx)
+	go svc.RunLimits(sweepCtx)
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)

@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// throttleBody is Wordbee's 429 body, which differs from the other errors.
+type throttleBody struct {
+	Error struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"error"`
+	Reason string `json:"reason"`
+	Code   string `json:"code"`
+}
+
+// limList is a cheap authenticated call that counts against the rate limit.
+func limList(s *session) *response {
+	s.t.Helper()
+	return s.do("GET", segPath(segA1)+"/list?scope=pr"+itoa(projectID), nil)
+}
+
+// expectThrottled checks a 429: the throttling body naming the limit and window, and a
+// Retry-After of at most maxWait.
+func (r *response) expectThrottled(t testing.TB, limit int, window string, maxWait time.Duration) time.Duration {
+	t.Helper()
+	r.expect(t, 429)
+	var b throttleBody
+	r.json(t, &b)
+	want := fmt.Sprintf("Requests throttled. Maximum allowed %d per %s.", limit, window)
+	if b.Error.Type != "Throttling error" || b.Error.Message != want || b.Reason != want || b.Code != "rate_limited" {
+		t.Fatalf("429 body %s: want type 'Throttling error', message and reason %q, code rate_limited", r.body, want)
+	}
+	ra, err := strconv.Atoi(r.Header.Get("Retry-After"))
+	if err != nil || ra < 1 || time.Duration(ra)*time.Second > maxWait+time.Second {
+		t.Fatalf("Retry-After %q: want whole seconds in [1, %s]", r.Header.Get("Retry-After"), maxWait)
+	}
+	return time.Duration(ra) * time.Second
+}
+
+// limSetAccount upserts an account's own limits.
+func limSetAccount(t testing.TB, c *cluster, account string, fields map[string]any) {
+	t.Helper()
+	a := map[string]any{"id": account, "name": "Tenant " + account}
+	for k, v := range fields {
+		a[k] = v
+	}
+	admin(t, c, "PUT", "/admin/v1/catalog", map[string]any{"accounts": []any{a}}).expect(t, 200)
+}
+
+// TestRateLimit: a server-wide limit per API key, shared by the key's sessions, not
+// counting logins, with the catalog's per-account override (embedded default).
+func TestRateLimit(t *testing.T) {
+	c := startCluster(t, soBackend(t, "embedded"), "--rate-limit", "5")
+	tn := newTenant(t, c)
+	pm := tn.as("pm")
+	for i := range 5 {
+		limList(pm).expect(t, 200)
+		if i == 2 {
+			tn.as("pm") // a login in between is not counted
+		}
+	}
+	start := time.Now()
+	limList(pm).expectThrottled(t, 5, "01:00:00", time.Hour)
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the 429 took %s", d)
+	}
+	// Another session of the same key shares the count; logging in still works.
+	pm2 := tn.as("pm")
+	limList(pm2).expectThrottled(t, 5, "01:00:00", time.Hour)
+	// Uploads and download by id are counted too; another key is not throttled.
+	pm2.uploadResp("a.txt", "", []byte("x")).expectThrottled(t, 5, "01:00:00", time.Hour)
+	resp := pm2.do("GET", "/api/assets/re_123456789012345678/download", nil)
+	resp.expect(t, 429)
+	if resp.Header.Get("Retry-After") == "" {
+		t.Fatal("download by id: 429 without Retry-After")
+	}
+	reader := tn.as("reader")
+	for range 5 {
+		limList(reader).expect(t, 200)
+	}
+	limList(reader).expect(t, 429)
+
+	// The account raises its own limit to 8: the key has 3 more requests.
+	limSetAccount(t, c, tn.account, map[string]any{"rateLimit": 8})
+	for range 3 {
+		limList(pm).expect(t, 200)
+	}
+	limList(pm).expectThrottled(t, 8, "01:00:00", time.Hour)
+	// -1: no limit at all for the account.
+	limSetAccount(t, c, tn.account, map[string]any{"rateLimit": -1})
+	for range 20 {
+		limList(pm).expect(t, 200)
+	}
+	// 0: back to the server's default, which the key used up long ago.
+	limSetAccount(t, c, tn.account, map[string]any{"rateLimit": 0})
+	limList(pm).expectThrottled(t, 5, "01:00:00", time.Hour)
+	// Other accounts are not affected by this one's override.
+	other := newTenant(t, c).as("pm")
+	for range 5 {
+		limList(other).expect(t, 200)
+	}
+	limList(other).expect(t, 429)
+}
+
+// TestRateLimitOffByDefault: the embedded default limits nothing, until an account sets
+// its own limit in the catalog.
+func TestRateLimitOffByDefault(t *testing.T) {
+	c := sharedCluster(t, soBackend(t, "embedded"))
+	tn := newTenant(t, c)
+	pm := tn.as("pm")
+	for range 50 {
+		limList(pm).expect(t, 200)
+	}
+	limSetAccount(t, c, tn.account, map[string]any{"rateLimit": 3})
+	n := 0
+	for ; n < 10; n++ {
+		if resp := limList(pm); resp.StatusCode == 429 {
+			resp.expectThrottled(t, 3, "01:00:00", time.Hour)
+			break
+		}
+	}
+	// Requests made while the server had no limit were not counted.
+	if n != 3 {
+		t.Fatalf("%d requests passed before the 429, want 3", n)
+	}
+}
+
+// TestRateLimitWindowEnds: a short window; after Retry-After the key may call again.
+func TestRateLimitWindowEnds(t *testing.T) {
+	c := startCluster(t, soBackend(t, "embedded"), "--rate-limit", "3", "--rate-limit-window", "4s")
+	pm := newTenant(t, c).as("pm")
+	var wait time.Duration
+	for i := 0; ; i++ {
+		resp := limList(pm)
+		if resp.StatusCode == 429 {
+			wait = resp.expectThrottled(t, 3, "00:00:04", 4*time.Second)
+			break
+		}
+		resp.expect(t, 200)
+		if i > 6 { // at most one window boundary can fall within the loop
+			t.Fatal("no 429 after 7 requests with a limit of 3")
+		}
+	}
+	time.Sleep(wait)
+	limList(pm).expect(t, 200)
+}
+
+// TestRateLimitCluster: two PostgreSQL nodes share a key's count through the store; the
+// count reaches every node within about a second.
+func TestRateLimitCluster(t *testing.T) {
+	c := startCluster(t, soBackend(t, "postgres-files"), "--rate-limit", "20")
+	tn := newTenant(t, c)
+	a, b := soPin(c, 0), soPin(c, 1)
+	pmA := soLogin(t, a, tn, "pm")
+	pmB := soVia(pmA, b) // the same session on the other node
+	for range 10 {
+		limList(pmA).expect(t, 200)
+		limList(pmB).expect(t, 200)
+	}
+	time.Sleep(2500 * time.Millisecond) // both nodes flush and learn the total
+	limList(pmA).expectThrottled(t, 20, "01:00:00", time.Hour)
+	limList(pmB).expectThrottled(t, 20, "01:00:00", time.Hour)
+	// A new session of the key, on either node, is throttled too.
+	limList(soLogin(t, b, tn, "pm")).expect(t, 429)
+
+	// Overshoot under concurrent bursts on both nodes: another key, 40 requests at once
+	// on each node against a limit of 20.
+	up := soLogin(t, a, tn, "uploader")
+	var mu sync.Mutex
+	passed := 0
+	var wg sync.WaitGroup
+	for _, n := range []*cluster{a, b} {
+		s := soVia(up, n)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 10 {
+					st, _, err := rbDo(n, "GET", segPath(segA1)+"/list?scope=pr"+itoa(projectID), rbAuthHeaders(s), nil)
+					if err == nil && st.StatusCode == 200 {
+						mu.Lock()
+						passed++
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+	}
+	burst := time.Now()
+	wg.Wait()
+	t.Logf("concurrent bursts on 2 nodes, limit 20: %d requests passed (overshoot %d) in %s", passed, passed-20, time.Since(burst))
+	for _, n := range c.nodes {
+		if l := n.logs(); strings.Contains(l, "request counters") {
+			t.Fatalf("flushing failed:\n%s", l)
+		}
+	}
+	// Each node counts exactly what it admits, so a burst faster than a flush round trip
+	// passes at most the limit on every node.
+	if passed < 20 || passed > 2*20 {
+		t.Fatalf("%d requests passed; want between the limit and the limit on each node", passed)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	for _, n := range []*cluster{a, b} {
+		limList(soVia(up, n)).expect(t, 429)
+	}
+}
