@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -352,4 +356,236 @@ func TestQuotaRace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// limDial opens a raw connection to a node.
+func limDial(t testing.TB, n *node) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(n.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// limClosedWithin waits for the server to close a connection (EOF or reset), reading and
+// dropping whatever it sends first, and returns what it sent.
+func limClosedWithin(t testing.TB, conn net.Conn, within time.Duration) string {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(within))
+	b, err := io.ReadAll(conn)
+	if err != nil && isNetTimeout(err) {
+		t.Fatalf("the connection was still open after %s (read %q)", within, b)
+	}
+	return string(b)
+}
+
+func isNetTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// TestRequestLimits: oversized headers (431), oversized JSON bodies (413), stalled
+// bodies (408, nothing kept) and idle connections.
+func TestRequestLimits(t *testing.T) {
+	c := startCluster(t, soBackend(t, "embedded"), "--body-read-timeout", "1s", "--idle-timeout", "1s")
+	n := c.nodes[0]
+	tn := newTenant(t, c)
+	pm := tn.as("pm")
+
+	t.Run("HeaderTooLarge", func(t *testing.T) {
+		h := pm.headers()
+		h.Set("X-Padding", strings.Repeat("a", 80<<10))
+		resp := do(t, c, "GET", segPath(segA1)+"/list?scope=pr"+itoa(projectID), h, nil)
+		resp.expect(t, 431)
+		// Just under the limit passes.
+		h.Set("X-Padding", strings.Repeat("a", 60<<10))
+		do(t, c, "GET", segPath(segA1)+"/list?scope=pr"+itoa(projectID), h, nil).expect(t, 200)
+	})
+
+	t.Run("JSONBodyTooLarge", func(t *testing.T) {
+		big := map[string]string{"filetoken": strings.Repeat("a", 70<<10)}
+		e := pm.attach("pr"+itoa(projectID), segA1, big).expectError(t, 413, "too_large")
+		if !strings.Contains(e.Reason, "65536") {
+			t.Fatalf("reason %q does not name the limit", e.Reason)
+		}
+		resp := do(t, c, "POST", "/api/auth/token", nil, jsonBody(map[string]string{"accountid": tn.account, "key": strings.Repeat("k", 70<<10)}))
+		resp.expectError(t, 413, "too_large")
+	})
+
+	t.Run("StalledUpload", func(t *testing.T) {
+		before := dataFiles(t, n.opts.Data)
+		conn := limDial(t, n)
+		body, ct := multipartBody(t, "stall.bin", randomBytes(100000))
+		raw, _ := io.ReadAll(body)
+		fmt.Fprintf(conn, "POST /api/media/upload HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\nX-Auth-AccountId: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+			pm.token, pm.account, ct, len(raw))
+		conn.Write(raw[:20000]) // then nothing
+		start := time.Now()
+		got := limClosedWithin(t, conn, 5*time.Second)
+		took := time.Since(start)
+		if !strings.HasPrefix(got, "HTTP/1.1 408 ") || !strings.Contains(got, `"code":"request_timeout"`) {
+			t.Fatalf("a stalled upload got %q", got)
+		}
+		t.Logf("stalled upload: 408 after %s", took.Round(time.Millisecond))
+		if took < 900*time.Millisecond || took > 3*time.Second {
+			t.Fatalf("408 after %s; want about the 1s body timeout", took)
+		}
+		wantNoNewFiles(t, before, dataFiles(t, n.opts.Data))
+	})
+
+	t.Run("SlowSteadyUpload", func(t *testing.T) {
+		// 40 KB in 8 pieces 400 ms apart: slower than a second in all, never idle for one.
+		data := randomBytes(40000)
+		body, ct := multipartBody(t, "slow.bin", data)
+		raw, _ := io.ReadAll(body)
+		pr, pw := io.Pipe()
+		go func() {
+			for i := 0; i < len(raw); i += len(raw)/8 + 1 {
+				pw.Write(raw[i:min(i+len(raw)/8+1, len(raw))])
+				time.Sleep(400 * time.Millisecond)
+			}
+			pw.Close()
+		}()
+		h := pm.headers()
+		h.Set("Content-Type", ct)
+		req, _ := http.NewRequest("POST", n.url+"/api/media/upload", pr)
+		req.Header = h
+		req.ContentLength = int64(len(raw))
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("a slow but steady upload got %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("IdleConnection", func(t *testing.T) {
+		conn := limDial(t, n)
+		fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		start := time.Now()
+		got := limClosedWithin(t, conn, 5*time.Second)
+		if !strings.HasPrefix(got, "HTTP/1.1 200 ") {
+			t.Fatalf("got %q", got)
+		}
+		if took := time.Since(start); took < 900*time.Millisecond || took > 3*time.Second {
+			t.Fatalf("an idle connection was closed after %s; want about the 1s idle timeout", took)
+		}
+	})
+}
+
+// TestSlowloris: many connections sending their headers a byte at a time hold nothing:
+// the server keeps answering others promptly and closes them at the header timeout.
+func TestSlowloris(t *testing.T) {
+	const conns = 200
+	c := startCluster(t, soBackend(t, "embedded"), "--read-header-timeout", "2s")
+	n := c.nodes[0]
+	pm := newTenant(t, c).as("pm")
+	closed := make(chan time.Duration, conns)
+	start := time.Now()
+	for range conns {
+		conn := limDial(t, n)
+		go func() {
+			go func() { // sends a header byte every 200 ms until the server hangs up
+				req := "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("a", 1000)
+				for i := 0; i < len(req); i++ {
+					if _, err := conn.Write([]byte{req[i]}); err != nil {
+						return
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+			}()
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			b, err := io.ReadAll(conn)
+			// Closed, silently or after a 400 (headers cut off at the deadline).
+			if err != nil && isNetTimeout(err) || len(b) > 0 && !strings.HasPrefix(string(b), "HTTP/1.1 400 ") {
+				t.Logf("read %q, %v", b, err)
+				closed <- -1
+				return
+			}
+			closed <- time.Since(start)
+		}()
+	}
+	// Meanwhile, ordinary requests are answered promptly.
+	var worst time.Duration
+	for time.Since(start) < 3*time.Second {
+		t0 := time.Now()
+		limList(pm).expect(t, 200)
+		worst = max(worst, time.Since(t0))
+		time.Sleep(50 * time.Millisecond)
+	}
+	var last time.Duration
+	for range conns {
+		d := <-closed
+		if d < 0 {
+			t.Fatal("a slow connection was served or not closed within 20s")
+		}
+		last = max(last, d)
+	}
+	t.Logf("%d slowloris connections: all closed by %s (header timeout 2s); slowest ordinary request meanwhile %s",
+		conns, last.Round(time.Millisecond), worst.Round(time.Millisecond))
+	if last > 4*time.Second {
+		t.Fatalf("the last slow connection closed after %s", last)
+	}
+	if worst > 500*time.Millisecond {
+		t.Fatalf("an ordinary request took %s during the attack", worst)
+	}
+}
+
+// TestUploadsPerKey: a key's uploads in progress at once are capped; the excess gets 429
+// with Retry-After, other keys are not affected, and the slots free when uploads end.
+func TestUploadsPerKey(t *testing.T) {
+	c := startCluster(t, soBackend(t, "embedded"), "--max-uploads-per-key", "2")
+	n := c.nodes[0]
+	tn := newTenant(t, c)
+	pm := tn.as("pm")
+	type slow struct {
+		pw   *io.PipeWriter
+		rest []byte
+		done chan int
+	}
+	var slows []slow
+	for range 2 {
+		body, ct := multipartBody(t, "slow.bin", randomBytes(50000))
+		raw, _ := io.ReadAll(body)
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest("POST", n.url+"/api/media/upload", pr)
+		req.Header = pm.headers()
+		req.Header.Set("Content-Type", ct)
+		req.ContentLength = int64(len(raw))
+		s := slow{pw: pw, rest: raw[1000:], done: make(chan int, 1)}
+		go func() {
+			resp, err := httpClient.Do(req)
+			if err != nil {
+				s.done <- -1
+				return
+			}
+			resp.Body.Close()
+			s.done <- resp.StatusCode
+		}()
+		pw.Write(raw[:1000]) // the part's headers and the start of the file
+		slows = append(slows, s)
+	}
+	time.Sleep(300 * time.Millisecond) // both are in progress
+	resp := pm.uploadResp("third.bin", "", []byte("third"))
+	resp.expect(t, 429)
+	var b throttleBody
+	resp.json(t, &b)
+	if b.Error.Type != "Throttling error" || !strings.Contains(b.Reason, "at most 2") || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("429 %s, Retry-After %q", resp.body, resp.Header.Get("Retry-After"))
+	}
+	// Another session of the same key shares the cap; another key does not.
+	tn.as("pm").uploadResp("third.bin", "", []byte("third")).expect(t, 429)
+	tn.as("uploader").upload("other.bin", []byte("other key"))
+	for _, s := range slows {
+		s.pw.Write(s.rest)
+		s.pw.Close()
+		if st := <-s.done; st != 200 {
+			t.Fatalf("a slow upload ended with %d", st)
+		}
+	}
+	pm.upload("fourth.bin", []byte("after"))
 }

@@ -30,6 +30,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
+		if e, ok := bodyTimeout(err); ok {
+			return e
+		}
 		switch {
 		case errors.As(err, &tooBig):
 			return refstore.Errorf(refstore.CodeTooLarge, "The JSON body is larger than %d bytes.", maxJSONBody)

@@ -33,6 +33,9 @@ type Config struct {
 	// PresignTTL, when positive, makes downloads of blobs that can be fetched directly (S3)
 	// redirect to a URL valid this long instead of streaming through the node.
 	PresignTTL time.Duration
+	// BodyReadTimeout is how long a request body may send nothing before the request fails
+	// with 408; 0: no limit.
+	BodyReadTimeout time.Duration
 }
 
 // Server is refstore's HTTP handler.
@@ -51,7 +54,7 @@ func NewServer(svc *service.Service, cfg Config, log *slog.Logger) *Server {
 	s := &Server{svc: svc, cfg: cfg, log: log, metrics: newMetrics()}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.observe(mux)
+	s.handler = s.observe(s.limitRequests(mux))
 	return s
 }
 

@@ -42,6 +42,9 @@ type serveConfig struct {
 	rateLimit     int64
 	rateWindow    time.Duration
 	uploadsPerKey int
+	headerTimeout time.Duration
+	idleTimeout   time.Duration
+	bodyTimeout   time.Duration
 	debugAddr     string
 	tlsCert       string
 	tlsKey        string
@@ -74,6 +77,9 @@ func serveCommand() *cobra.Command {
 	f.Int64(&c.rateLimit, "rate-limit", 0, "requests per API key and --rate-limit-window (0: no limit; accounts may set their own)")
 	f.Duration(&c.rateWindow, "rate-limit-window", time.Hour, "window of --rate-limit")
 	f.Int(&c.uploadsPerKey, "max-uploads-per-key", 4, "uploads of one API key in progress at once on a node (0: no cap)")
+	f.Duration(&c.headerTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send a request's headers")
+	f.Duration(&c.idleTimeout, "idle-timeout", 2*time.Minute, "how long a kept-alive connection may wait for its next request")
+	f.Duration(&c.bodyTimeout, "body-read-timeout", refhttp.DefaultBodyReadTimeout, "how long a request body may send nothing before the request fails with 408 (0: no limit)")
 	f.Bool(&c.accessLog, "access-log", false, "log every request (failed ones are logged either way)")
 	f.String(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with HTTP/2 (reloaded on SIGHUP)")
 	f.String(&c.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
@@ -99,6 +105,10 @@ func (c *serveConfig) checkLimits() error {
 		return fmt.Errorf("--rate-limit %d: give a number of requests, or 0 for no limit", c.rateLimit)
 	case c.rateWindow < time.Second:
 		return fmt.Errorf("--rate-limit-window %s: give at least 1s", c.rateWindow)
+	case c.headerTimeout <= 0 || c.idleTimeout <= 0:
+		return fmt.Errorf("--read-header-timeout and --idle-timeout must be positive")
+	case c.bodyTimeout < 0:
+		return fmt.Errorf("--body-read-timeout %s: give a duration, or 0 for no limit", c.bodyTimeout)
 	case c.uploadsPerKey < 0:
 		return fmt.Errorf("--max-uploads-per-key %d: give a number of uploads, or 0 for no cap", c.uploadsPerKey)
 	}
@@ -146,8 +156,9 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	handler := refhttp.NewServer(svc, refhttp.Config{PublicURL: c.publicURL, AdminToken: adminToken, PresignTTL: c.presign,
-		AccessLog: c.accessLog}, log)
+		AccessLog: c.accessLog, BodyReadTimeout: c.bodyTimeout}, log)
 	srv := refhttp.NewHTTPServer(c.addr, handler, log)
+	srv.ReadHeaderTimeout, srv.IdleTimeout = c.headerTimeout, c.idleTimeout
 	tlsCtx, stopTLS := context.WithCancel(ctx)
 	defer stopTLS()
 	if srv.TLSConfig, err = tlsConfig(tlsCtx, c.tlsCert, c.tlsKey, log); err != nil {
