@@ -589,3 +589,79 @@ func TestUploadsPerKey(t *testing.T) {
 	}
 	pm.upload("fourth.bin", []byte("after"))
 }
+
+// TestCORS: allowed origins get CORS headers on the /api routes and their preflights
+// answered; other origins, the admin API and servers without --cors-origins get none.
+func TestCORS(t *testing.T) {
+	c := startCluster(t, soBackend(t, "embedded"), "--cors-origins", "https://editor.example.com, https://Other.example:8443")
+	tn := newTenant(t, c)
+	pm := tn.as("pm")
+	pm.put("pr"+itoa(projectID), segA1, "shot.png", "", "", randomBytes(1000))
+	dl := segPath(segA1) + "?scope=pr" + itoa(projectID) + "&filename=shot.png"
+	const editor = "https://editor.example.com"
+
+	preflight := func(origin string) *response {
+		return do(t, c, "OPTIONS", dl, http.Header{"Origin": {origin}, "Access-Control-Request-Method": {"GET"},
+			"Access-Control-Request-Headers": {"x-auth-token,x-auth-accountid,range"}}, nil)
+	}
+	resp := preflight(editor).expect(t, 204)
+	for h, want := range map[string][]string{
+		"Access-Control-Allow-Origin":  {editor},
+		"Access-Control-Allow-Methods": {"GET", "POST", "DELETE", "HEAD"},
+		"Access-Control-Allow-Headers": {"X-Auth-Token", "X-Auth-AccountId", "Range"},
+		"Vary":                         {"Origin"},
+	} {
+		got := strings.Join(resp.Header.Values(h), ", ")
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Fatalf("preflight %s: %q lacks %s", h, got, w)
+			}
+		}
+	}
+	if resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatal("credentials are allowed")
+	}
+	preflight("https://other.example:8443").expect(t, 204).wantHeader(t, "Access-Control-Allow-Origin", "https://other.example:8443")
+
+	// The actual requests: a download and a range of it expose the headers a page reads.
+	h := pm.headers()
+	h.Set("Origin", editor)
+	resp = do(t, c, "GET", dl, h, nil).expect(t, 200)
+	resp.wantHeader(t, "Access-Control-Allow-Origin", editor)
+	exposed := resp.Header.Get("Access-Control-Expose-Headers")
+	for _, w := range []string{"ETag", "Content-Range", "Content-Length", "Accept-Ranges", "X-Deleted-Count", "X-Request-Id"} {
+		if !strings.Contains(exposed, w) {
+			t.Fatalf("Access-Control-Expose-Headers %q lacks %s", exposed, w)
+		}
+	}
+	h.Set("Range", "bytes=0-9")
+	do(t, c, "GET", dl, h, nil).expect(t, 206).wantHeader(t, "Access-Control-Allow-Origin", editor)
+	// Errors carry them too, so that a page can read a 401 or a 429.
+	do(t, c, "GET", dl, http.Header{"Origin": {editor}}, nil).expect(t, 401).wantHeader(t, "Access-Control-Allow-Origin", editor)
+
+	// Another origin gets no CORS headers, and its preflight is not answered.
+	h.Set("Origin", "https://evil.example")
+	resp = do(t, c, "GET", dl, h, nil).expect(t, 206)
+	resp.wantNoHeader(t, "Access-Control-Allow-Origin")
+	resp.wantNoHeader(t, "Access-Control-Expose-Headers")
+	resp = preflight("https://evil.example")
+	if resp.StatusCode == 204 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("a preflight from another origin: %d, %v", resp.StatusCode, resp.Header)
+	}
+	// The admin API is not for pages.
+	resp = do(t, c, "GET", "/admin/v1/accounts", http.Header{"Origin": {editor}, "Authorization": {"Bearer " + adminToken}}, nil)
+	resp.expect(t, 200).wantNoHeader(t, "Access-Control-Allow-Origin")
+
+	// Any origin with *.
+	wild := startCluster(t, soBackend(t, "embedded"), "--cors-origins", "*")
+	do(t, wild, "OPTIONS", "/api/resources/assets/list", http.Header{"Origin": {"https://x.example"},
+		"Access-Control-Request-Method": {"DELETE"}}, nil).expect(t, 204).wantHeader(t, "Access-Control-Allow-Origin", "*")
+	// None by default.
+	def := sharedCluster(t, soBackend(t, "embedded"))
+	do(t, def, "GET", "/api/resources/assets/list", http.Header{"Origin": {editor}}, nil).wantNoHeader(t, "Access-Control-Allow-Origin")
+	// A malformed origin stops the server at start.
+	if _, err := launch(nodeOptions{Data: t.TempDir(), Args: []string{"--cors-origins", "editor.example.com/path"}}); err == nil ||
+		!strings.Contains(err.Error(), "--cors-origins") {
+		t.Fatalf("a malformed origin: %v", err)
+	}
+}

@@ -15,10 +15,13 @@ import (
 // fails with 408 (Config.BodyReadTimeout).
 const DefaultBodyReadTimeout = 30 * time.Second
 
-// limitRequests applies the request limits that concern every route: the deadline of
-// body reads. It changes r in place, so that the router's pattern stays visible to observe.
+// limitRequests applies what concerns every route: CORS, and the deadline of body reads.
+// It changes r in place, so that the router's pattern stays visible to observe.
 func (s *Server) limitRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cors != nil && s.cors.handle(w, r) {
+			return // a preflight, answered
+		}
 		if r.Body != nil && r.Body != http.NoBody && s.cfg.BodyReadTimeout > 0 {
 			r.Body = newDeadlineBody(w, r.Body, s.cfg.BodyReadTimeout)
 		}

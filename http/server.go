@@ -36,6 +36,9 @@ type Config struct {
 	// BodyReadTimeout is how long a request body may send nothing before the request fails
 	// with 408; 0: no limit.
 	BodyReadTimeout time.Duration
+	// CORSOrigins are the origins (see ParseCORSOrigins) whose pages may call the /api
+	// routes; none when empty.
+	CORSOrigins []string
 }
 
 // Server is refstore's HTTP handler.
@@ -45,13 +48,14 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	headers headerCache
+	cors    *cors // nil without CORSOrigins
 	handler http.Handler
 }
 
 // NewServer builds the handler with all routes.
 func NewServer(svc *service.Service, cfg Config, log *slog.Logger) *Server {
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	s := &Server{svc: svc, cfg: cfg, log: log, metrics: newMetrics()}
+	s := &Server{svc: svc, cfg: cfg, log: log, metrics: newMetrics(), cors: newCORS(cfg.CORSOrigins)}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.observe(s.limitRequests(mux))

@@ -45,6 +45,7 @@ type serveConfig struct {
 	headerTimeout time.Duration
 	idleTimeout   time.Duration
 	bodyTimeout   time.Duration
+	corsOrigins   string
 	debugAddr     string
 	tlsCert       string
 	tlsKey        string
@@ -80,6 +81,7 @@ func serveCommand() *cobra.Command {
 	f.Duration(&c.headerTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send a request's headers")
 	f.Duration(&c.idleTimeout, "idle-timeout", 2*time.Minute, "how long a kept-alive connection may wait for its next request")
 	f.Duration(&c.bodyTimeout, "body-read-timeout", refhttp.DefaultBodyReadTimeout, "how long a request body may send nothing before the request fails with 408 (0: no limit)")
+	f.String(&c.corsOrigins, "cors-origins", "", "comma-separated origins (https://editor.example.com, or *) whose pages may call the /api routes (default: none)")
 	f.Bool(&c.accessLog, "access-log", false, "log every request (failed ones are logged either way)")
 	f.String(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with HTTP/2 (reloaded on SIGHUP)")
 	f.String(&c.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
@@ -155,8 +157,13 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
+	corsOrigins, err := refhttp.ParseCORSOrigins(strings.Split(c.corsOrigins, ","))
+	if err != nil {
+		return fmt.Errorf("--cors-origins: %w", err)
+	}
 	handler := refhttp.NewServer(svc, refhttp.Config{PublicURL: c.publicURL, AdminToken: adminToken, PresignTTL: c.presign,
-		AccessLog: c.accessLog, BodyReadTimeout: c.bodyTimeout}, log)
+		AccessLog: c.accessLog, BodyReadTimeout: c.bodyTimeout,
+		CORSOrigins: corsOrigins}, log)
 	srv := refhttp.NewHTTPServer(c.addr, handler, log)
 	srv.ReadHeaderTimeout, srv.IdleTimeout = c.headerTimeout, c.idleTimeout
 	tlsCtx, stopTLS := context.WithCancel(ctx)
