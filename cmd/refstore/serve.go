@@ -77,7 +77,7 @@ func serveCommand() *cobra.Command {
 	f.Size(&c.blobCache, "blob-cache-size", 32<<20, "memory for the bytes of small blobs (up to 256 KiB each), served without a file open or S3 GET")
 	f.Int64(&c.rateLimit, "rate-limit", 0, "requests per API key and --rate-limit-window (0: no limit; accounts may set their own)")
 	f.Duration(&c.rateWindow, "rate-limit-window", time.Hour, "window of --rate-limit")
-	f.Int(&c.uploadsPerKey, "max-uploads-per-key", 4, "uploads of one API key in progress at once on a node (0: no cap)")
+	f.Int(&c.uploadsPerKey, "max-uploads-per-key", 8, "uploads of one API key in progress at once on a node (0: no cap)")
 	f.Duration(&c.headerTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send a request's headers")
 	f.Duration(&c.idleTimeout, "idle-timeout", 2*time.Minute, "how long a kept-alive connection may wait for its next request")
 	f.Duration(&c.bodyTimeout, "body-read-timeout", refhttp.DefaultBodyReadTimeout, "how long a request body may send nothing before the request fails with 408 (0: no limit)")
