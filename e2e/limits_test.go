@@ -175,7 +175,7 @@ func TestRateLimitCluster(t *testing.T) {
 	limList(soLogin(t, b, tn, "pm")).expect(t, 429)
 
 	// Overshoot under concurrent bursts on both nodes: another key, 40 requests at once
-	// on each node against a limit of 20.
+	// on each node (4 clients each) against a limit of 20.
 	up := soLogin(t, a, tn, "uploader")
 	var mu sync.Mutex
 	passed := 0
@@ -205,10 +205,10 @@ func TestRateLimitCluster(t *testing.T) {
 			t.Fatalf("flushing failed:\n%s", l)
 		}
 	}
-	// Each node counts exactly what it admits, so a burst faster than a flush round trip
-	// passes at most the limit on every node.
-	if passed < 20 || passed > 2*20 {
-		t.Fatalf("%d requests passed; want between the limit and the limit on each node", passed)
+	// Past half the limit a key is counted in the store request by request: the other
+	// node can have passed at most half the limit unseen.
+	if passed < 20 || passed > 20+10 {
+		t.Fatalf("%d requests passed; want the limit plus at most half of it", passed)
 	}
 	time.Sleep(2500 * time.Millisecond)
 	for _, n := range []*cluster{a, b} {

@@ -14,10 +14,13 @@ import (
 // Rate limiting counts requests per API key (sessions opened with the same key share the
 // count) in fixed windows aligned on the window length (whole hours by default). Each node
 // counts in memory and adds what it counted to the store's counters every flushInterval or
-// every flushBatch requests, learning the totals of the whole cluster in return; keys past
-// half their limit are flushed as soon as they are counted. A key can therefore overshoot
-// its limit by what other nodes admitted since their last flush; a single node (the
-// embedded default) counts exactly.
+// every flushBatch requests, learning the totals of the whole cluster in return. A node
+// reads a key's total at the key's first request in a window; on a shared store, a key past
+// half its limit is counted in the store request by request, together with what the node
+// had not flushed. Nodes can still each pass up to half the limit unseen by the others
+// before that: in a burst that reaches n nodes within a flush interval, a key can
+// overshoot by up to (n-1)×limit/2; in steady traffic by what the others count in a second.
+// A single node (the embedded default) counts exactly.
 const (
 	flushInterval = time.Second
 	flushBatch    = 32
@@ -60,8 +63,8 @@ type accountLimits struct {
 }
 
 func newLimits() *limits {
-	return &limits{known: map[string]int64{}, pending: map[string]int64{}, near: map[string]bool{},
-		flush: make(chan struct{}, 1), uploads: map[string]int{}}
+	return &limits{known: map[string]int64{}, pending: map[string]int64{}, flush: make(chan struct{}, 1),
+		uploads: map[string]int{}}
 }
 
 // limitsChanged says the catalog changed: the accounts' limits are read again.
@@ -130,18 +133,36 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.roll(now, s.cfg.RateWindow)
-	if l.known[key]+l.inflight[key]+l.pending[key] >= limit {
-		return refstore.Throttled(l.start.Add(s.cfg.RateWindow).Sub(now),
-			"Requests throttled. Maximum allowed %d per %s.", limit, formatWindow(s.cfg.RateWindow))
+	if _, seen := l.known[key]; !seen {
+		// The key's first request in this window here: its count so far (before a
+		// restart, or on other nodes) is in the store.
+		s.addNow(ctx, key, 0)
+	}
+	count := l.known[key] + l.inflight[key] + l.pending[key]
+	if count < limit && !s.cfg.ExclusiveMetadata && 2*(count+1) >= limit {
+		// Past half its limit, a key is counted in the shared store at once (with what
+		// this node had not flushed yet), so that nodes cannot pass the limit together.
+		moved := l.pending[key]
+		delete(l.pending, key)
+		l.npending -= int(moved)
+		if s.addNow(ctx, key, moved+1) {
+			// The store's total includes this request.
+			if l.known[key]+l.inflight[key]+l.pending[key] > limit {
+				return s.throttled(now, limit)
+			}
+			return nil
+		}
+		if l.start.Equal(now.Truncate(s.cfg.RateWindow)) {
+			l.pending[key] += moved
+			l.npending += int(moved)
+		}
+		count = l.known[key] + l.inflight[key] + l.pending[key]
+	}
+	if count >= limit {
+		return s.throttled(now, limit)
 	}
 	l.pending[key]++
-	l.npending++
-	if !s.cfg.ExclusiveMetadata && 2*(l.known[key]+l.inflight[key]+l.pending[key]) >= limit {
-		l.near[key] = true
-	}
-	// Keys near their limit are flushed at once (one flush at a time), so that nodes learn
-	// each other's counts within a round trip to the store.
-	if l.npending >= flushBatch || l.near[key] {
+	if l.npending++; l.npending >= flushBatch {
 		select {
 		case l.flush <- struct{}{}:
 		default:
@@ -150,13 +171,36 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 	return nil
 }
 
+func (s *Service) throttled(now time.Time, limit int64) error {
+	return refstore.Throttled(s.limits.start.Add(s.cfg.RateWindow).Sub(now),
+		"Requests throttled. Maximum allowed %d per %s.", limit, formatWindow(s.cfg.RateWindow))
+}
+
+// addNow adds n requests of a key to the store at once and takes its total, releasing
+// l.mu meanwhile. It reports whether the total was taken.
+func (s *Service) addNow(ctx context.Context, key string, n int64) bool {
+	l := s.limits
+	start := l.start
+	l.mu.Unlock()
+	totals, err := s.meta.AddRequests(ctx, start, map[string]int64{key: n})
+	l.mu.Lock()
+	if err != nil {
+		s.log.Warn("updating a request counter failed; counting in memory", "err", err)
+		return false
+	}
+	if !l.start.Equal(start) {
+		return false // the window ended meanwhile
+	}
+	l.known[key] = max(l.known[key], totals[key])
+	return true
+}
+
 // roll starts a new window when now is past the current one. What was not yet flushed
 // belongs to the window that ended, and is dropped.
 func (l *limits) roll(now time.Time, window time.Duration) {
 	if start := now.Truncate(window); !start.Equal(l.start) {
 		l.start = start
 		l.known, l.inflight, l.pending, l.npending = map[string]int64{}, nil, map[string]int64{}, 0
-		l.near = map[string]bool{}
 	}
 }
 
@@ -175,14 +219,11 @@ func formatWindow(d time.Duration) string {
 func (s *Service) FlushRequests(ctx context.Context) error {
 	l := s.limits
 	l.mu.Lock()
-	if l.npending == 0 && len(l.near) == 0 {
+	if l.npending == 0 {
 		l.mu.Unlock()
 		return nil
 	}
 	batch, start := l.pending, l.start
-	for k := range l.near {
-		batch[k] += 0 // its total, which other nodes may have raised
-	}
 	l.inflight, l.pending, l.npending = batch, map[string]int64{}, 0
 	l.mu.Unlock()
 
@@ -196,10 +237,8 @@ func (s *Service) FlushRequests(ctx context.Context) error {
 	l.inflight = nil
 	if err != nil {
 		for k, n := range batch { // counted again at the next flush
-			if n > 0 {
-				l.pending[k] += n
-				l.npending += int(n)
-			}
+			l.pending[k] += n
+			l.npending += int(n)
 		}
 		return err
 	}
