@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -664,4 +665,44 @@ func TestCORS(t *testing.T) {
 		!strings.Contains(err.Error(), "--cors-origins") {
 		t.Fatalf("a malformed origin: %v", err)
 	}
+}
+
+// TestStalledUploadHTTP2: over HTTP/2 a stalled body also ends in 408 after the body read
+// timeout, and only its stream: the connection keeps serving others.
+func TestStalledUploadHTTP2(t *testing.T) {
+	tn := startTLSNode(t, "--body-read-timeout", "1s")
+	account := "lim" + rbSHA256(randomBytes(8))[:8]
+	cat, _ := json.Marshal(fixtureCatalog(account))
+	tn.do(t, tn.h2, "PUT", "/admin/v1/catalog", http.Header{"Authorization": {"Bearer " + adminToken}}, cat).expect(t, 200)
+	login, _ := json.Marshal(map[string]string{"accountid": account, "key": apiKey(account, "pm")})
+	r := tn.do(t, tn.h2, "POST", "/api/auth/token", nil, login).expect(t, 200)
+	var token string
+	r.json(t, &token)
+	auth := http.Header{"X-Auth-Token": {token}, "X-Auth-AccountId": {account}}
+
+	body, ct := multipartBody(t, "stall.bin", randomBytes(100000))
+	raw, _ := io.ReadAll(body)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write(raw[:20000]) // then nothing
+	req, _ := http.NewRequest("POST", tn.base+"/api/media/upload", pr)
+	req.Header = auth.Clone()
+	req.Header.Set("Content-Type", ct)
+	req.ContentLength = int64(len(raw))
+	start := time.Now()
+	resp, err := tn.h2.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	took := time.Since(start)
+	if resp.ProtoMajor != 2 || resp.StatusCode != 408 || !strings.Contains(string(b), `"code":"request_timeout"`) {
+		t.Fatalf("a stalled HTTP/2 upload got %s %d %s", resp.Proto, resp.StatusCode, b)
+	}
+	t.Logf("stalled HTTP/2 upload: 408 after %s", took.Round(time.Millisecond))
+	if took > 3*time.Second {
+		t.Fatalf("408 after %s; want about the 1s body timeout", took)
+	}
+	tn.do(t, tn.h2, "GET", segPath(segA1)+"/list?scope=pr"+itoa(projectID), auth, nil).expect(t, 200)
 }
