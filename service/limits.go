@@ -40,10 +40,8 @@ type limits struct {
 	inflight map[string]int64 // counts being added to the store
 	pending  map[string]int64 // counted here since the last flush
 	npending int
-	// near are the keys past half their limit: with a shared store every flush asks for
-	// their totals, even when this node counted none of their requests since.
-	near  map[string]bool
-	flush chan struct{}
+	flush    chan struct{}
+	warned   atomic.Int64 // when a failed counter update was last logged (unix ns)
 
 	accounts atomic.Pointer[accountLimits]
 	stale    atomic.Bool
@@ -118,7 +116,8 @@ func (s *Service) rateLimit(ctx context.Context, account string) (int64, error) 
 
 // Admit counts an authenticated request against the rate limit of its API key, and
 // refuses it (ThrottledError, 429) when the key has used up its window. Refused requests
-// are not counted.
+// are not counted, except on a shared store past half the limit, where a request is
+// counted before it is checked (the key is then over its limit anyway).
 func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 	limit, err := s.rateLimit(ctx, p.Account)
 	if err != nil || limit <= 0 {
@@ -135,8 +134,13 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 	l.roll(now, s.cfg.RateWindow)
 	if _, seen := l.known[key]; !seen {
 		// The key's first request in this window here: its count so far (before a
-		// restart, or on other nodes) is in the store.
-		s.addNow(ctx, key, 0)
+		// restart, or on other nodes) is in the store. When the store fails, the count
+		// starts here, and the next flush brings the store's total.
+		if !s.addNow(ctx, key, 0) {
+			if _, seen := l.known[key]; !seen {
+				l.known[key] = 0 // not asked again in this window
+			}
+		}
 	}
 	count := l.known[key] + l.inflight[key] + l.pending[key]
 	if count < limit && !s.cfg.ExclusiveMetadata && 2*(count+1) >= limit {
@@ -185,7 +189,10 @@ func (s *Service) addNow(ctx context.Context, key string, n int64) bool {
 	totals, err := s.meta.AddRequests(ctx, start, map[string]int64{key: n})
 	l.mu.Lock()
 	if err != nil {
-		s.log.Warn("updating a request counter failed; counting in memory", "err", err)
+		if now := time.Now().UnixNano(); now-l.warned.Load() > int64(10*time.Second) {
+			l.warned.Store(now)
+			s.log.Warn("updating a request counter failed; counting in memory", "err", err)
+		}
 		return false
 	}
 	if !l.start.Equal(start) {
