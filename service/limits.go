@@ -325,7 +325,8 @@ func (s *Service) lockQuota(ctx context.Context, account string) (quota int64, u
 }
 
 // checkQuota refuses new bytes that would take an account over its quota. Bytes the
-// account already holds add nothing (they are stored once).
+// account already holds add nothing (they are stored once); so do bytes it let go of less
+// than the delete grace ago, which are still stored and come back to life.
 func (s *Service) checkQuota(ctx context.Context, account, sha string, size int64) error {
 	if _, _, held, err := s.meta.ContentBlob(ctx, refstore.ContentID{Account: account, SHA256: sha}); err != nil || held {
 		return err
