@@ -249,6 +249,14 @@ func testQuota(t *testing.T, c *cluster, stored func(account string) []string) {
 			return resp.StatusCode == 507, fmt.Sprintf("status %d", resp.StatusCode)
 		})
 	}
+	var acc struct {
+		QuotaBytes *int64 `json:"quotaBytes"`
+		RateLimit  *int64 `json:"rateLimit"`
+	}
+	admin(t, c, "GET", "/admin/v1/accounts/"+tn.account, nil).expect(t, 200).json(t, &acc)
+	if acc.QuotaBytes == nil || *acc.QuotaBytes != 10000 || acc.RateLimit != nil {
+		t.Fatalf("the account's catalog shows quotaBytes %v, rateLimit %v", acc.QuotaBytes, acc.RateLimit)
+	}
 	if u := limUsage(t, c, tn.account); u != (usageJSON{Account: tn.account, QuotaBytes: 10000}) {
 		t.Fatalf("usage of a new account: %+v", u)
 	}

@@ -75,11 +75,19 @@ func testAccountLimits(t *testing.T, s *Store) {
 		m["other"] != (refstore.AccountLimit{RateLimit: 100}) {
 		t.Fatalf("limits %v, %v", m, err)
 	}
+	// The account's catalog shows them (and so does an export).
+	a, err := s.AccountCatalog(ctx, "acme")
+	if err != nil || a.RateLimit == nil || *a.RateLimit != -1 || a.QuotaBytes == nil || *a.QuotaBytes != 5 {
+		t.Fatalf("AccountCatalog(acme) = %+v, %v; want rateLimit -1, quotaBytes 5", a, err)
+	}
 	if err := upsert(t, s, refstore.CatalogAccount{ID: "other", RateLimit: ptr(int64(0))}); err != nil {
 		t.Fatal(err)
 	}
 	if m, err := s.AccountLimits(ctx); err != nil || len(m) != 1 {
 		t.Fatalf("after clearing other's limit: %v, %v", m, err)
+	}
+	if a, err := s.AccountCatalog(ctx, "other"); err != nil || a.RateLimit != nil || a.QuotaBytes != nil {
+		t.Fatalf("AccountCatalog(other) = %+v, %v; want no limits", a, err)
 	}
 }
 
