@@ -29,6 +29,7 @@ const (
 	CodeInternal         Code = "internal"           // 500
 	CodeUnavailable      Code = "unavailable"        // 503: a backend is down
 	CodeStorageFull      Code = "storage_full"       // 507: no space left, or read-only storage
+	CodeQuotaExceeded    Code = "quota_exceeded"     // 507: the account's storage quota would be exceeded
 )
 
 // Error is the one error type of the domain. Message is safe to show to the caller: it

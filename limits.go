@@ -21,13 +21,21 @@ type Usage struct {
 type LimitStore interface {
 	// AccountUsage returns an account's usage; CodeNotFound for an unknown account.
 	AccountUsage(ctx context.Context, account string) (Usage, error)
-	// RateLimits returns the accounts whose catalog sets a rate limit, with it (-1: none).
-	RateLimits(ctx context.Context) (map[string]int64, error)
+	// AccountLimits returns the accounts whose catalog sets a rate limit or a quota.
+	AccountLimits(ctx context.Context) (map[string]AccountLimit, error)
 	// AddRequests adds counts of requests (by API key hash) to the counters of the window
 	// that starts at window, and returns the counters' new totals.
 	AddRequests(ctx context.Context, window time.Time, counts map[string]int64) (map[string]int64, error)
 	// PruneRequests removes the counters of windows that started before before.
 	PruneRequests(ctx context.Context, before time.Time) error
+}
+
+// AccountLimit is what an account's catalog entry sets.
+type AccountLimit struct {
+	// RateLimit is requests per API key and window: 0 the server's default, -1 none.
+	RateLimit int64
+	// QuotaBytes caps the bytes stored; 0 means unlimited.
+	QuotaBytes int64
 }
 
 // ThrottledError refuses a request that came too often or too many at once (429). It

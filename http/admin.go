@@ -48,6 +48,24 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// usageJSON is an account's storage usage (GET /admin/v1/accounts/{account}/usage).
+type usageJSON struct {
+	Account    string `json:"account"`
+	Bytes      int64  `json:"bytes"`
+	Blobs      int64  `json:"blobs"`
+	Assets     int64  `json:"assets"`
+	QuotaBytes int64  `json:"quotaBytes"`
+}
+
+func (s *Server) accountUsage(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.svc.AccountUsage(r.Context(), r.PathValue("account"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, usageJSON{Account: u.Account, Bytes: u.Bytes, Blobs: u.Blobs, Assets: u.Assets, QuotaBytes: u.QuotaBytes})
+	return nil
+}
+
 // removeEntry answers DELETE /admin/v1/accounts/{account}[/{kind}/{id}] for the kinds
 // users, projects, documents, segments and jobs (a job id is written jbs{id} or jbc{id}).
 func (s *Server) removeEntry(w http.ResponseWriter, r *http.Request) error {

@@ -30,6 +30,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
+		if e, ok := bodyTimeout(err); ok {
+			return e
+		}
 		switch {
 		case errors.As(err, &tooBig):
 			return refstore.Errorf(refstore.CodeTooLarge, "The JSON body is larger than %d bytes.", maxJSONBody)
@@ -103,6 +106,9 @@ func (s *Server) authenticate(r *http.Request) (*http.Request, refstore.Principa
 		r = r.WithContext(ctx)
 	}
 	p, err := s.svc.Authenticate(r.Context(), firstHeader(r, "X-Auth-Token"), firstHeader(r, "X-Auth-Accountid"))
+	if err == nil {
+		err = s.svc.Admit(r.Context(), p) // the rate limit of the caller's API key
+	}
 	return r, p, err
 }
 

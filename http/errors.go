@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -30,6 +31,8 @@ var statusOf = map[refstore.Code]int{
 	refstore.CodeInternal:         http.StatusInternalServerError,
 	refstore.CodeUnavailable:      http.StatusServiceUnavailable,
 	refstore.CodeStorageFull:      http.StatusInsufficientStorage,
+	refstore.CodeQuotaExceeded:    http.StatusInsufficientStorage,
+	refstore.CodeTimeout:          http.StatusRequestTimeout,
 }
 
 // StatusOf returns the HTTP status of an error.
@@ -86,9 +89,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusTooManyRequests {
 		var body throttlingError
 		body.Error.Type, body.Error.Message, body.Reason, body.Code = "Throttling error", e.Message, e.Message, e.Code
-		if ra, ok := err.(RetryAfter); ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(ra.RetryAfter().Round(time.Second)/time.Second)))
-		}
+		setRetryAfter(w, err)
 		writeJSON(w, status, body)
 		return
 	}
@@ -101,9 +102,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, body)
 }
 
+// setRetryAfter tells a throttled client when to come back.
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var ra RetryAfter
+	if errors.As(err, &ra) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(ra.RetryAfter().Round(time.Second)/time.Second)))
+	}
+}
+
 // writeAssetIDError sends err in the envelope of the download-by-id route.
 func (s *Server) writeAssetIDError(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.logError(r, err)
+	setRetryAfter(w, err)
 	msg := e.Message
 	if StatusOf(e) >= 500 {
 		msg += " (request id " + w.Header().Get("X-Request-Id") + ")"

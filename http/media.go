@@ -131,6 +131,9 @@ func (f *fileReader) Read(p []byte) (int, error) {
 }
 
 func malformedBody(err error) error {
+	if e, ok := bodyTimeout(err); ok {
+		return e
+	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return refstore.Errorf(refstore.CodeTooLarge, "The request body is too large.")

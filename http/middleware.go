@@ -94,7 +94,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // observe wraps the router: request id, panic recovery, access log and metrics. The
 // route label is the mux pattern, never the raw path (which can carry file tokens).
 // Failed requests (5xx) are always logged; the others only with Config.AccessLog.
-func (s *Server) observe(mux *http.ServeMux) http.Handler {
+func (s *Server) observe(mux http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)

@@ -34,6 +34,12 @@ type Config struct {
 	// PresignTTL, when positive, makes downloads of blobs that can be fetched directly (S3)
 	// redirect to a URL valid this long instead of streaming through the node.
 	PresignTTL time.Duration
+	// BodyReadTimeout is how long a request body may send nothing before the request fails
+	// with 408; 0: no limit.
+	BodyReadTimeout time.Duration
+	// CORSOrigins are the origins (see ParseCORSOrigins) whose pages may call the /api
+	// routes; none when empty.
+	CORSOrigins []string
 }
 
 // Server is refstore's HTTP handler.
@@ -43,16 +49,17 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	headers headerCache
+	cors    *cors // nil without CORSOrigins
 	handler http.Handler
 }
 
 // NewServer builds the handler with all routes.
 func NewServer(svc *service.Service, cfg Config, log *slog.Logger) *Server {
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	s := &Server{svc: svc, cfg: cfg, log: log, metrics: newMetrics()}
+	s := &Server{svc: svc, cfg: cfg, log: log, metrics: newMetrics(), cors: newCORS(cfg.CORSOrigins)}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.observe(mux)
+	s.handler = s.observe(s.limitRequests(mux))
 	return s
 }
 
@@ -90,6 +97,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	admin("PUT /admin/v1/catalog", s.putCatalog)
 	admin("GET /admin/v1/accounts", s.listAccounts)
 	admin("GET /admin/v1/accounts/{account}", s.getAccount)
+	admin("GET /admin/v1/accounts/{account}/usage", s.accountUsage)
 	admin("DELETE /admin/v1/accounts/{account}", s.removeEntry)
 	admin("DELETE /admin/v1/accounts/{account}/{kind}/{id}", s.removeEntry)
 	admin("DELETE /admin/v1/accounts/{account}/users/{userId}/grants/{target}", s.removeGrant)

@@ -83,7 +83,7 @@ func (s *Service) Authenticate(ctx context.Context, token, account string) (refs
 			persisted = now
 		}
 	}
-	p := refstore.Principal{Account: sess.Account, UserID: sess.UserID, SessionHash: hash}
+	p := refstore.Principal{Account: sess.Account, UserID: sess.UserID, SessionHash: hash, KeyHash: sess.KeyHash}
 	if c != nil {
 		cs := &cachedSession{principal: p}
 		cs.lastUsed.Store(now.UnixNano())

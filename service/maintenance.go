@@ -105,7 +105,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 			return fmt.Errorf("pruning the audit log: %w", err)
 		}
 	}
-	return nil
+	return s.pruneRequests(ctx)
 }
 
 // RunSweepers sweeps every interval, and sweeps orphans every orphanInterval, until ctx

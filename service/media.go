@@ -25,6 +25,11 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 	if err != nil {
 		return nil, "", err
 	}
+	end, err := s.beginUpload(p)
+	if err != nil {
+		return nil, "", err
+	}
+	defer end()
 	limit := s.cfg.MaxUploadSize
 	if maxSize > 0 && maxSize < limit {
 		limit = maxSize
@@ -44,7 +49,19 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 		Created: now, Expires: now.Add(s.cfg.FileTokenTTL), BlobKey: key,
 	}
 	ev.Detail = refstore.ContentDetail(u.Size, u.ContentType, u.SHA256)
+	// The quota is checked once the bytes are known, so that bytes the account already
+	// holds pass; the staged copy goes when they are refused.
+	quota, unlock, err := s.lockQuota(ctx, p.Account)
+	if err == nil && quota > 0 {
+		err = s.checkQuota(ctx, p.Account, u.SHA256, size)
+	}
+	if err != nil {
+		unlock()
+		s.deleteBlob(ctx, refstore.BlobRef{Account: p.Account, Key: key})
+		return nil, "", s.refused(ctx, ev, err)
+	}
 	canonical, err := s.meta.CreateUpload(refstore.WithAudit(ctx, ev), u)
+	unlock()
 	if err != nil {
 		s.deleteBlob(ctx, refstore.BlobRef{Account: p.Account, Key: key})
 		return nil, "", s.refused(ctx, ev, err)

@@ -43,6 +43,13 @@ type Config struct {
 	// AuditRetention is how long audit rows are kept; the sweeper removes older ones. 0
 	// keeps them forever.
 	AuditRetention time.Duration
+	// RateLimit is how many requests each API key may make per RateWindow; 0: no limit
+	// (accounts may set their own in the catalog).
+	RateLimit  int64
+	RateWindow time.Duration // default 1 h
+	// MaxUploadsPerKey caps the uploads of one API key in progress at once on a node; 0:
+	// no cap.
+	MaxUploadsPerKey int
 }
 
 func (c *Config) setDefaults() {
@@ -58,6 +65,9 @@ func (c *Config) setDefaults() {
 	if c.OrphanGrace <= 0 {
 		c.OrphanGrace = time.Hour
 	}
+	if c.RateWindow <= 0 {
+		c.RateWindow = time.Hour
+	}
 }
 
 // Service is refstore's application logic.
@@ -71,6 +81,7 @@ type Service struct {
 	cache  *cache     // nil unless cfg.ExclusiveMetadata or cfg.ChangeFeed
 	feed   *feedState // non-nil with cfg.ChangeFeed
 	small  *blobCache // nil when cfg.BlobCacheSize is 0
+	limits *limits
 	// segLocks order the writes of a segment from their metadata commit to their update of
 	// the reference-material tree (see lockSegment).
 	segLocks [64]sync.Mutex
@@ -80,7 +91,7 @@ type Service struct {
 // tree is kept up to date.
 func New(meta refstore.MetaStore, blobs refstore.BlobStore, cfg Config, log *slog.Logger) *Service {
 	cfg.setDefaults()
-	s := &Service{meta: meta, blobs: blobs, cfg: cfg, log: log, now: time.Now}
+	s := &Service{meta: meta, blobs: blobs, cfg: cfg, log: log, now: time.Now, limits: newLimits()}
 	if m, ok := blobs.(refstore.Mirror); ok {
 		s.mirror = m
 	}
@@ -126,6 +137,7 @@ func (s *Service) Ready(ctx context.Context) error {
 
 // catalogChanged tells the cache that catalog entries, keys or sessions changed.
 func (s *Service) catalogChanged() {
+	s.limitsChanged()
 	if s.cache != nil {
 		s.cache.catalogChanged()
 	}

@@ -263,11 +263,20 @@ func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore
 	}
 	defer tx.Rollback()
 	a := &refstore.CatalogAccount{ID: account}
-	err = tx.QueryRowContext(ctx, `SELECT name FROM accounts WHERE id = $1`, account).Scan(&a.Name)
+	var quota, rate int64
+	err = tx.QueryRowContext(ctx, `SELECT name, quota_bytes, rate_limit FROM accounts WHERE id = $1`, account).Scan(&a.Name, &quota, &rate)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, refstore.Errorf(refstore.CodeNotFound, "Account %s does not exist.", account)
 	} else if err != nil {
 		return nil, err
+	}
+	// Limits appear only when set, so that an export carries them and a plain catalog
+	// reads back as it was written.
+	if quota != 0 {
+		a.QuotaBytes = &quota
+	}
+	if rate != 0 {
+		a.RateLimit = &rate
 	}
 	if err := scanAll(ctx, tx, `SELECT id, name FROM users WHERE account_id = $1 ORDER BY id`,
 		[]any{account}, func(r *sql.Rows) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/refstore/refstore"
@@ -27,17 +29,17 @@ func (s *Store) AccountUsage(ctx context.Context, account string) (u refstore.Us
 	return u, err
 }
 
-// RateLimits returns the accounts whose catalog sets a rate limit of their own.
-func (s *Store) RateLimits(ctx context.Context) (_ map[string]int64, err error) {
+// AccountLimits returns the accounts whose catalog sets a rate limit or a quota.
+func (s *Store) AccountLimits(ctx context.Context) (_ map[string]refstore.AccountLimit, err error) {
 	defer classify(&err)
-	out := map[string]int64{}
-	err = scanAll(ctx, s.read, `SELECT id, rate_limit FROM accounts WHERE rate_limit <> 0`, nil, func(r *sql.Rows) error {
+	out := map[string]refstore.AccountLimit{}
+	err = scanAll(ctx, s.read, `SELECT id, rate_limit, quota_bytes FROM accounts WHERE rate_limit <> 0 OR quota_bytes <> 0`, nil, func(r *sql.Rows) error {
 		var id string
-		var n int64
-		if err := r.Scan(&id, &n); err != nil {
+		var l refstore.AccountLimit
+		if err := r.Scan(&id, &l.RateLimit, &l.QuotaBytes); err != nil {
 			return err
 		}
-		out[id] = n
+		out[id] = l
 		return nil
 	})
 	return out, err
@@ -49,7 +51,17 @@ func (s *Store) AddRequests(ctx context.Context, window time.Time, counts map[st
 	defer classify(&err)
 	totals := make(map[string]int64, len(counts))
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		for key, n := range counts {
+		if s.group == nil {
+			// PostgreSQL: counters need no fsync (a crash loses a second of counts), and
+			// nodes learn each other's counts sooner.
+			if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+		}
+		// In key order, so that nodes adding at once lock the rows in one order and
+		// cannot deadlock.
+		for _, key := range slices.Sorted(maps.Keys(counts)) {
+			n := counts[key]
 			var total int64
 			if err := tx.QueryRowContext(ctx, `INSERT INTO rate_counters (key_hash, window_start, requests)
 				VALUES ($1, $2, $3)

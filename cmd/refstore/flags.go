@@ -39,6 +39,28 @@ func (e *envFlags) Bool(p *bool, name string, def bool, usage string) {
 	e.fs.BoolVar(p, name, def, usage+" ("+envName(name)+")")
 }
 
+func (e *envFlags) Int64(p *int64, name string, def int64, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			e.err = fmt.Errorf("%s=%q: %v", envName(name), v, err)
+		}
+		def = n
+	}
+	e.fs.Int64Var(p, name, def, usage+" ("+envName(name)+")")
+}
+
+func (e *envFlags) Int(p *int, name string, def int, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			e.err = fmt.Errorf("%s=%q: %v", envName(name), v, err)
+		}
+		def = n
+	}
+	e.fs.IntVar(p, name, def, usage+" ("+envName(name)+")")
+}
+
 func (e *envFlags) Duration(p *time.Duration, name string, def time.Duration, usage string) {
 	if v, ok := os.LookupEnv(envName(name)); ok {
 		d, err := time.ParseDuration(v)

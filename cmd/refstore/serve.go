@@ -41,6 +41,13 @@ type serveConfig struct {
 	auditKeep     time.Duration
 	presign       time.Duration
 	blobCache     byteSize
+	rateLimit     int64
+	rateWindow    time.Duration
+	uploadsPerKey int
+	headerTimeout time.Duration
+	idleTimeout   time.Duration
+	bodyTimeout   time.Duration
+	corsOrigins   string
 	debugAddr     string
 	tlsCert       string
 	tlsKey        string
@@ -71,6 +78,13 @@ func serveCommand() *cobra.Command {
 	f.Duration(&c.auditKeep, "audit-retention", 90*24*time.Hour, "how long audit log rows are kept (0: forever)")
 	f.Duration(&c.presign, "presign-downloads", 0, "S3 only: redirect downloads to presigned URLs valid this long (0: stream through the node)")
 	f.Size(&c.blobCache, "blob-cache-size", 32<<20, "memory for the bytes of small blobs (up to 256 KiB each), served without a file open or S3 GET")
+	f.Int64(&c.rateLimit, "rate-limit", 0, "requests per API key and --rate-limit-window (0: no limit; accounts may set their own)")
+	f.Duration(&c.rateWindow, "rate-limit-window", time.Hour, "window of --rate-limit")
+	f.Int(&c.uploadsPerKey, "max-uploads-per-key", 8, "uploads of one API key in progress at once on a node (0: no cap)")
+	f.Duration(&c.headerTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send a request's headers")
+	f.Duration(&c.idleTimeout, "idle-timeout", 2*time.Minute, "how long a kept-alive connection may wait for its next request")
+	f.Duration(&c.bodyTimeout, "body-read-timeout", refhttp.DefaultBodyReadTimeout, "how long a request body may send nothing before the request fails with 408 (0: no limit)")
+	f.String(&c.corsOrigins, "cors-origins", "", "comma-separated origins (https://editor.example.com, or *) whose pages may call the /api routes (default: none)")
 	f.Bool(&c.accessLog, "access-log", false, "log every request (failed ones are logged either way)")
 	f.String(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with HTTP/2 (reloaded on SIGHUP)")
 	f.String(&c.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
@@ -81,9 +95,29 @@ func serveCommand() *cobra.Command {
 		if f.err != nil {
 			return f.err
 		}
+		if err := c.checkLimits(); err != nil {
+			return err
+		}
 		return serve(cmd.Context(), c)
 	}
 	return cmd
+}
+
+// checkLimits refuses limits that make no sense.
+func (c *serveConfig) checkLimits() error {
+	switch {
+	case c.rateLimit < 0:
+		return fmt.Errorf("--rate-limit %d: give a number of requests, or 0 for no limit", c.rateLimit)
+	case c.rateWindow < time.Second:
+		return fmt.Errorf("--rate-limit-window %s: give at least 1s", c.rateWindow)
+	case c.headerTimeout <= 0 || c.idleTimeout <= 0:
+		return fmt.Errorf("--read-header-timeout and --idle-timeout must be positive")
+	case c.bodyTimeout < 0:
+		return fmt.Errorf("--body-read-timeout %s: give a duration, or 0 for no limit", c.bodyTimeout)
+	case c.uploadsPerKey < 0:
+		return fmt.Errorf("--max-uploads-per-key %d: give a number of uploads, or 0 for no cap", c.uploadsPerKey)
+	}
+	return nil
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {
@@ -121,7 +155,8 @@ func serve(ctx context.Context, c serveConfig) error {
 	svc := service.New(st.meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
 		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace,
 		ExclusiveMetadata: c.stores.embedded(), ChangeFeed: st.meta.Feed(), BlobCacheSize: blobCacheSize(c),
-		AuditRetention: c.auditKeep}, log)
+		AuditRetention: c.auditKeep, RateLimit: c.rateLimit, RateWindow: c.rateWindow,
+		MaxUploadsPerKey: c.uploadsPerKey}, log)
 	if err := recoverUnclean(ctx, svc, st, c.orphanGrace, log); err != nil {
 		return err
 	}
@@ -129,8 +164,13 @@ func serve(ctx context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
+	corsOrigins, err := refhttp.ParseCORSOrigins(strings.Split(c.corsOrigins, ","))
+	if err != nil {
+		return fmt.Errorf("--cors-origins: %w", err)
+	}
 	handler := refhttp.NewServer(svc, refhttp.Config{PublicURL: c.publicURL, AdminToken: adminToken, PresignTTL: c.presign,
-		AccessLog: c.accessLog}, log)
+		AccessLog: c.accessLog, BodyReadTimeout: c.bodyTimeout,
+		CORSOrigins: corsOrigins}, log)
 	// inflight counts the handlers still running, so that the stores close after the last.
 	var inflight sync.WaitGroup
 	srv := refhttp.NewHTTPServer(c.addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -138,6 +178,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		defer inflight.Done()
 		handler.ServeHTTP(w, r)
 	}), log)
+	srv.ReadHeaderTimeout, srv.IdleTimeout = c.headerTimeout, c.idleTimeout
 	tlsCtx, stopTLS := context.WithCancel(ctx)
 	defer stopTLS()
 	if srv.TLSConfig, err = tlsConfig(tlsCtx, c.tlsCert, c.tlsKey, log); err != nil {
@@ -159,6 +200,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	var background sync.WaitGroup
 	background.Go(func() { svc.RunSweepers(sweepCtx, c.sweepInterval, c.orphanSweep) })
 	background.Go(func() { svc.RunChangeFeed(sweepCtx) })
+	background.Go(func() { svc.RunLimits(sweepCtx) })
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)

@@ -1,0 +1,349 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/refstore/refstore"
+)
+
+// Rate limiting counts requests per API key (sessions opened with the same key share the
+// count) in fixed windows aligned on the window length (whole hours by default). Each node
+// counts in memory and adds what it counted to the store's counters every flushInterval or
+// every flushBatch requests, learning the totals of the whole cluster in return. A node
+// reads a key's total at the key's first request in a window; on a shared store, a key past
+// half its limit is counted in the store request by request, together with what the node
+// had not flushed. Nodes can still each pass up to half the limit unseen by the others
+// before that: in a burst that reaches n nodes within a flush interval, a key can
+// overshoot by up to (n-1)×limit/2; in steady traffic by what the others count in a second.
+// A single node (the embedded default) counts exactly.
+const (
+	flushInterval = time.Second
+	flushBatch    = 32
+	// limitsMaxAge is how old the accounts' limits read from the catalog may get: catalog
+	// changes made on another node arrive through the change feed, or after this long.
+	limitsMaxAge = 10 * time.Second
+	// uploadRetry is what a caller over the cap on concurrent uploads is told to wait.
+	uploadRetry = 2 * time.Second
+)
+
+// limits is the state of rate limiting, of the cap on concurrent uploads and of the
+// accounts' limits from the catalog.
+type limits struct {
+	mu       sync.Mutex
+	start    time.Time        // start of the current window
+	known    map[string]int64 // totals the store returned in this window, by key hash
+	inflight map[string]int64 // counts being added to the store
+	pending  map[string]int64 // counted here since the last flush
+	npending int
+	flush    chan struct{}
+	warned   atomic.Int64 // when a failed counter update was last logged (unix ns)
+
+	accounts atomic.Pointer[accountLimits]
+	stale    atomic.Bool
+	loading  sync.Mutex
+
+	uploadsMu sync.Mutex
+	uploads   map[string]int // uploads in progress, by key hash
+
+	// quotaLocks serialise, per account, the quota check of an upload with its commit, so
+	// that uploads racing on one node cannot pass the check together.
+	quotaLocks [64]sync.Mutex
+}
+
+type accountLimits struct {
+	byAccount map[string]refstore.AccountLimit
+	loaded    time.Time
+}
+
+func newLimits() *limits {
+	return &limits{known: map[string]int64{}, pending: map[string]int64{}, flush: make(chan struct{}, 1),
+		uploads: map[string]int{}}
+}
+
+// limitsChanged says the catalog changed: the accounts' limits are read again.
+func (s *Service) limitsChanged() { s.limits.stale.Store(true) }
+
+// accountLimit returns the limits an account's catalog entry sets, reading them again when
+// they changed or grew old. While one request reads them, others use the previous ones.
+func (s *Service) accountLimit(ctx context.Context, account string) (refstore.AccountLimit, error) {
+	l := s.limits
+	cur := l.accounts.Load()
+	if cur == nil || l.stale.Load() || s.now().Sub(cur.loaded) > limitsMaxAge {
+		if cur == nil {
+			l.loading.Lock() // nothing to use meanwhile
+		} else if !l.loading.TryLock() {
+			return cur.byAccount[account], nil
+		}
+		defer l.loading.Unlock()
+		if latest := l.accounts.Load(); latest != cur && !l.stale.Load() {
+			cur = latest // another request just read them
+		} else {
+			l.stale.Store(false)
+			m, err := s.meta.AccountLimits(ctx)
+			if err != nil {
+				l.stale.Store(true)
+				if cur == nil {
+					return refstore.AccountLimit{}, err
+				}
+				s.log.Warn("reading the accounts' limits failed; using the previous ones", "err", err)
+				return cur.byAccount[account], nil
+			}
+			cur = &accountLimits{byAccount: m, loaded: s.now()}
+			l.accounts.Store(cur)
+		}
+	}
+	return cur.byAccount[account], nil
+}
+
+// rateLimit is the number of requests per window an account's keys may make; 0: no limit.
+func (s *Service) rateLimit(ctx context.Context, account string) (int64, error) {
+	a, err := s.accountLimit(ctx, account)
+	switch {
+	case err != nil:
+		return 0, err
+	case a.RateLimit < 0:
+		return 0, nil
+	case a.RateLimit > 0:
+		return a.RateLimit, nil
+	}
+	return s.cfg.RateLimit, nil
+}
+
+// Admit counts an authenticated request against the rate limit of its API key, and
+// refuses it (ThrottledError, 429) when the key has used up its window. Refused requests
+// are not counted, except on a shared store past half the limit, where a request is
+// counted before it is checked (the key is then over its limit anyway).
+func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
+	limit, err := s.rateLimit(ctx, p.Account)
+	if err != nil || limit <= 0 {
+		return err
+	}
+	key := p.KeyHash
+	if key == "" {
+		key = p.SessionHash
+	}
+	l := s.limits
+	now := s.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.roll(now, s.cfg.RateWindow)
+	if _, seen := l.known[key]; !seen {
+		// The key's first request in this window here: its count so far (before a
+		// restart, or on other nodes) is in the store. When the store fails, the count
+		// starts here, and the next flush brings the store's total.
+		if !s.addNow(ctx, key, 0) {
+			if _, seen := l.known[key]; !seen {
+				l.known[key] = 0 // not asked again in this window
+			}
+		}
+	}
+	count := l.known[key] + l.inflight[key] + l.pending[key]
+	if count < limit && !s.cfg.ExclusiveMetadata && 2*(count+1) >= limit {
+		// Past half its limit, a key is counted in the shared store at once (with what
+		// this node had not flushed yet), so that nodes cannot pass the limit together.
+		moved := l.pending[key]
+		delete(l.pending, key)
+		l.npending -= int(moved)
+		if s.addNow(ctx, key, moved+1) {
+			// The store's total includes this request.
+			if l.known[key]+l.inflight[key]+l.pending[key] > limit {
+				return s.throttled(now, limit)
+			}
+			return nil
+		}
+		if l.start.Equal(now.Truncate(s.cfg.RateWindow)) {
+			l.pending[key] += moved
+			l.npending += int(moved)
+		}
+		count = l.known[key] + l.inflight[key] + l.pending[key]
+	}
+	if count >= limit {
+		return s.throttled(now, limit)
+	}
+	l.pending[key]++
+	if l.npending++; l.npending >= flushBatch {
+		select {
+		case l.flush <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (s *Service) throttled(now time.Time, limit int64) error {
+	return refstore.Throttled(s.limits.start.Add(s.cfg.RateWindow).Sub(now),
+		"Requests throttled. Maximum allowed %d per %s.", limit, formatWindow(s.cfg.RateWindow))
+}
+
+// addNow adds n requests of a key to the store at once and takes its total, releasing
+// l.mu meanwhile. It reports whether the total was taken.
+func (s *Service) addNow(ctx context.Context, key string, n int64) bool {
+	l := s.limits
+	start := l.start
+	l.mu.Unlock()
+	totals, err := s.meta.AddRequests(ctx, start, map[string]int64{key: n})
+	l.mu.Lock()
+	if err != nil {
+		if now := time.Now().UnixNano(); now-l.warned.Load() > int64(10*time.Second) {
+			l.warned.Store(now)
+			s.log.Warn("updating a request counter failed; counting in memory", "err", err)
+		}
+		return false
+	}
+	if !l.start.Equal(start) {
+		return false // the window ended meanwhile
+	}
+	l.known[key] = max(l.known[key], totals[key])
+	return true
+}
+
+// roll starts a new window when now is past the current one. What was not yet flushed
+// belongs to the window that ended, and is dropped.
+func (l *limits) roll(now time.Time, window time.Duration) {
+	if start := now.Truncate(window); !start.Equal(l.start) {
+		l.start = start
+		l.known, l.inflight, l.pending, l.npending = map[string]int64{}, nil, map[string]int64{}, 0
+	}
+}
+
+// formatWindow writes a window as Wordbee does (a .NET TimeSpan): 01:00:00, 1.00:00:00.
+func formatWindow(d time.Duration) string {
+	days, d := d/(24*time.Hour), d%(24*time.Hour)
+	s := fmt.Sprintf("%02d:%02d:%02d", d/time.Hour, d%time.Hour/time.Minute, d%time.Minute/time.Second)
+	if days > 0 {
+		s = fmt.Sprintf("%d.%s", days, s)
+	}
+	return s
+}
+
+// FlushRequests adds the requests counted here to the store's counters, and takes the
+// cluster-wide totals the store returns.
+func (s *Service) FlushRequests(ctx context.Context) error {
+	l := s.limits
+	l.mu.Lock()
+	if l.npending == 0 {
+		l.mu.Unlock()
+		return nil
+	}
+	batch, start := l.pending, l.start
+	l.inflight, l.pending, l.npending = batch, map[string]int64{}, 0
+	l.mu.Unlock()
+
+	totals, err := s.meta.AddRequests(ctx, start, batch)
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.start.Equal(start) {
+		return err // the window ended meanwhile
+	}
+	l.inflight = nil
+	if err != nil {
+		for k, n := range batch { // counted again at the next flush
+			l.pending[k] += n
+			l.npending += int(n)
+		}
+		return err
+	}
+	for k, t := range totals {
+		l.known[k] = max(l.known[k], t)
+	}
+	return nil
+}
+
+// RunLimits flushes the request counters every flushInterval, or sooner when many
+// requests were counted, until ctx ends; then once more.
+func (s *Service) RunLimits(ctx context.Context) {
+	t := time.NewTicker(flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := s.FlushRequests(fctx); err != nil {
+				s.log.Warn("flushing request counters failed", "err", err)
+			}
+			return
+		case <-t.C:
+		case <-s.limits.flush:
+		}
+		if err := s.FlushRequests(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("flushing request counters failed; retrying", "err", err)
+		}
+	}
+}
+
+// pruneRequests removes the counters of windows that ended.
+func (s *Service) pruneRequests(ctx context.Context) error {
+	return s.meta.PruneRequests(ctx, s.now().Truncate(s.cfg.RateWindow).Add(-s.cfg.RateWindow))
+}
+
+// beginUpload counts an upload of an API key against the cap on concurrent uploads (per
+// node), and returns what ends it.
+func (s *Service) beginUpload(p refstore.Principal) (end func(), err error) {
+	max := s.cfg.MaxUploadsPerKey
+	if max <= 0 {
+		return func() {}, nil
+	}
+	key := p.KeyHash
+	if key == "" {
+		key = p.SessionHash
+	}
+	l := s.limits
+	l.uploadsMu.Lock()
+	defer l.uploadsMu.Unlock()
+	if l.uploads[key] >= max {
+		return nil, refstore.Throttled(uploadRetry, "Too many uploads at once: at most %d per API key.", max)
+	}
+	l.uploads[key]++
+	return func() {
+		l.uploadsMu.Lock()
+		defer l.uploadsMu.Unlock()
+		if l.uploads[key]--; l.uploads[key] <= 0 {
+			delete(l.uploads, key)
+		}
+	}, nil
+}
+
+// lockQuota serialises the quota checks and commits of an account's uploads on this node;
+// it does nothing for accounts without a quota.
+func (s *Service) lockQuota(ctx context.Context, account string) (quota int64, unlock func(), err error) {
+	a, err := s.accountLimit(ctx, account)
+	if err != nil || a.QuotaBytes <= 0 {
+		return 0, func() {}, err
+	}
+	h := fnv.New32a()
+	h.Write([]byte(account))
+	mu := &s.limits.quotaLocks[h.Sum32()%uint32(len(s.limits.quotaLocks))]
+	mu.Lock()
+	return a.QuotaBytes, mu.Unlock, nil
+}
+
+// checkQuota refuses new bytes that would take an account over its quota. Bytes the
+// account already holds add nothing (they are stored once); so do bytes it let go of less
+// than the delete grace ago, which are still stored and come back to life.
+func (s *Service) checkQuota(ctx context.Context, account, sha string, size int64) error {
+	if _, _, held, err := s.meta.ContentBlob(ctx, refstore.ContentID{Account: account, SHA256: sha}); err != nil || held {
+		return err
+	}
+	u, err := s.meta.AccountUsage(ctx, account)
+	if err != nil {
+		return err
+	}
+	if u.QuotaBytes > 0 && u.Bytes+size > u.QuotaBytes {
+		return refstore.Errorf(refstore.CodeQuotaExceeded,
+			"Storage quota exceeded: the file (%d bytes) would take account %s over its quota of %d bytes (%d bytes used).",
+			size, account, u.QuotaBytes, u.Bytes)
+	}
+	return nil
+}
+
+// AccountUsage returns what an account stores and its quota.
+func (s *Service) AccountUsage(ctx context.Context, account string) (refstore.Usage, error) {
+	return s.meta.AccountUsage(ctx, account)
+}

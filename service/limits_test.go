@@ -1,0 +1,125 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/filestore"
+	"github.com/refstore/refstore/sqlstore"
+)
+
+// limitService is a service on the SQLite store in dir and a fresh data directory, with a
+// clock the test moves.
+func limitService(t *testing.T, dir string, cfg Config) (*Service, *time.Time) {
+	t.Helper()
+	meta, err := sqlstore.Open(t.Context(), "sqlite:"+filepath.Join(dir, "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	blobs, err := filestore.Open(t.TempDir(), filestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	cfg.ExclusiveMetadata = true
+	s := New(meta, blobs, cfg, slog.New(slog.DiscardHandler))
+	now := time.Date(2026, 3, 1, 10, 59, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	return s, &now
+}
+
+// The count of a key fills its window, is refused with the time to the window's end,
+// starts again in the next window, and survives a restart through the store.
+func TestRateLimitWindows(t *testing.T) {
+	dir := t.TempDir()
+	s, now := limitService(t, dir, Config{RateLimit: 3})
+	ctx := context.Background()
+	p := refstore.Principal{Account: "acme", KeyHash: "k1"}
+	for range 3 {
+		if err := s.Admit(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.Admit(ctx, p)
+	var th *refstore.ThrottledError
+	if !errors.As(err, &th) || th.RetryAfter() != time.Minute || refstore.ErrorCode(err) != refstore.CodeRateLimited {
+		t.Fatalf("4th request: %v; want throttled for 1m (to 11:00)", err)
+	}
+	if want := "Requests throttled. Maximum allowed 3 per 01:00:00."; th.Err.Message != want {
+		t.Fatalf("message %q, want %q", th.Err.Message, want)
+	}
+	// Another key has its own count.
+	if err := s.Admit(ctx, refstore.Principal{Account: "acme", KeyHash: "k2"}); err != nil {
+		t.Fatal(err)
+	}
+	// The next window starts afresh.
+	*now = now.Add(time.Minute)
+	for range 2 {
+		if err := s.Admit(ctx, p); err != nil {
+			t.Fatalf("next window: %v", err)
+		}
+	}
+	if err := s.FlushRequests(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A restarted process reads the window's count at the key's first request.
+	s2, now2 := limitService(t, dir, Config{RateLimit: 3})
+	*now2 = *now
+	if err := s2.Admit(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Admit(ctx, p); err == nil {
+		t.Fatal("after a restart: the window's earlier requests were forgotten")
+	}
+	// The sweeper prunes windows that ended.
+	*now2 = now2.Add(3 * time.Hour)
+	if err := s2.pruneRequests(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFormatWindow(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		time.Hour: "01:00:00", 90 * time.Second: "00:01:30", 24 * time.Hour: "1.00:00:00", 50 * time.Hour: "2.02:00:00",
+	} {
+		if got := formatWindow(d); got != want {
+			t.Errorf("formatWindow(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// The cap on uploads in progress is per key and frees its slots.
+func TestUploadsPerKeyCap(t *testing.T) {
+	s, _ := limitService(t, t.TempDir(), Config{MaxUploadsPerKey: 2})
+	p := refstore.Principal{Account: "acme", KeyHash: "k1"}
+	end1, err := s.beginUpload(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end2, err := s.beginUpload(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.beginUpload(p); refstore.ErrorCode(err) != refstore.CodeRateLimited {
+		t.Fatalf("third upload: %v", err)
+	}
+	if _, err := s.beginUpload(refstore.Principal{Account: "acme", KeyHash: "k2"}); err != nil {
+		t.Fatalf("another key: %v", err)
+	}
+	end1()
+	end3, err := s.beginUpload(p)
+	if err != nil {
+		t.Fatalf("after one ended: %v", err)
+	}
+	end2()
+	end3()
+	if len(s.limits.uploads) != 1 { // k2's
+		t.Fatalf("slots left: %v", s.limits.uploads)
+	}
+}
