@@ -165,7 +165,9 @@ func startGoref(bin, www string) (*proc, string, error) {
 
 // startRefstore runs refstore serve with the given flags and environment.
 func startRefstore(name, bin, data string, args, env []string) (*proc, string, error) {
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-format", "json"}, args...)...)
+	// One API key drives 16 parallel uploads in the memory workload: no per-key cap.
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-format", "json",
+		"--max-uploads-per-key", "0"}, args...)...)
 	cmd.Env = append(append(os.Environ(), "REFSTORE_ADMIN_TOKEN="+adminToken), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
