@@ -158,7 +158,9 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	// Readers map the database (up to 1 GiB) instead of copying pages into each
+	// connection's cache with a pread per page: a list of 1000 segments touches thousands.
+	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=mmap_size(1073741824)")
 	if err != nil {
 		write.Close()
 		return nil, err
