@@ -26,7 +26,10 @@ func adminEvent(ctx context.Context, account string, action refstore.AuditAction
 
 // auditedRefusals are the refusals worth a row: a caller was denied, or asked for what is
 // not there, clashes or does not fit. Malformed requests name no target and are left out,
-// and so are failures of the server (internal, unavailable), which the log reports.
+// and so are states of the server (internal, unavailable, a full disk), which the log
+// reports: a row per refusal on a full disk would take the space the sweeper needs to
+// commit the deletions that free it. Throttled requests are left out too, or throttling
+// would turn every refused request into a write.
 var auditedRefusals = map[refstore.Code]bool{
 	refstore.CodeForbidden:        true,
 	refstore.CodeScopeNotFound:    true,
@@ -35,8 +38,7 @@ var auditedRefusals = map[refstore.Code]bool{
 	refstore.CodeFileTokenInvalid: true,
 	refstore.CodeConflict:         true,
 	refstore.CodeTooLarge:         true,
-	refstore.CodeStorageFull:      true,
-	refstore.CodeRateLimited:      true,
+	refstore.CodeQuotaExceeded:    true,
 }
 
 // refused records a refused mutation and returns err. A failure to record it is logged,
