@@ -226,7 +226,7 @@ type cpFsck struct {
 	runs   int
 	failed int
 	last   string // the last summary fsck printed
-	// relinked counts the tree links of killed nodes that fsck --repair placed.
+	// relinked counts the tree entries of killed nodes that fsck --repair fixed.
 	relinked int
 	took     time.Duration
 }
@@ -283,11 +283,12 @@ func (f *cpFsck) run(t *testing.T, opts nodeOptions, when string) {
 		return out.String(), err
 	}
 	out, err := fsck()
-	if err != nil && f.sharedTree() && onlyTreeMissing(out) {
-		// A node killed between an attach's commit and its link in the shared tree leaves
-		// the link missing: nodes that restart next to a live one do not rebuild the tree,
+	if err != nil && f.sharedTree() && onlyTreeLag(out) > 0 {
+		// A node killed between a write's commit and its update of the shared tree leaves
+		// the tree behind: a link missing (attach), the old file (overwrite) or a stray
+		// one (delete). Nodes that restart next to a live one do not rebuild the tree;
 		// fsck --repair does (the nodes are stopped). Anything else is an inconsistency.
-		f.relinked += strings.Count(out, "\ntree-missing ") + btoi(strings.HasPrefix(out, "tree-missing "))
+		f.relinked += onlyTreeLag(out)
 		if out, err = fsck("--repair"); err == nil {
 			out, err = fsck()
 		}
@@ -303,26 +304,20 @@ func (f *cpFsck) sharedTree() bool {
 	return !slices.Contains(f.opts.Args, "--blobs") && slices.Contains(f.opts.Args, "--metadata")
 }
 
-// onlyTreeMissing says fsck reported missing tree links and nothing else.
-func onlyTreeMissing(out string) bool {
+// onlyTreeLag counts the tree entries fsck reported as missing, not linked or stray, and
+// returns 0 when it reported anything else.
+func onlyTreeLag(out string) int {
 	n := 0
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		switch {
-		case strings.HasPrefix(l, "tree-missing "):
+		case strings.HasPrefix(l, "tree-missing "), strings.HasPrefix(l, "tree-not-linked "), strings.HasPrefix(l, "tree-stray "):
 			n++
 		case strings.HasPrefix(l, "fsck: "):
 		default:
-			return false
+			return 0
 		}
 	}
-	return n > 0
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return n
 }
 
 func (f *cpFsck) summary() string {
@@ -336,7 +331,7 @@ func (f *cpFsck) summary() string {
 	}
 	relinked := ""
 	if f.sharedTree() {
-		relinked = fmt.Sprintf("; tree links killed nodes had not placed, relinked by fsck --repair: %d", f.relinked)
+		relinked = fmt.Sprintf("; tree entries killed nodes had not updated, fixed by fsck --repair: %d", f.relinked)
 	}
 	return fmt.Sprintf("%d runs, %d clean, %d not clean (%v each on average)%s; last: %s",
 		f.runs, f.runs-f.failed, f.failed, avg.Round(time.Millisecond), relinked, last)
