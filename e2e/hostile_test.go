@@ -33,21 +33,29 @@ func TestHostileInput(t *testing.T) {
 	if len(rows) < 100 {
 		t.Fatalf("the catalogue has %d rows, want at least 100", len(rows))
 	}
-	counts := map[string]int{}
+	counts, groups, failed := map[string]int{}, map[string]int{}, 0
+	var order []string
 	for _, row := range rows {
 		ok := t.Run(row.name, func(t *testing.T) { e.run(t, row) })
 		counts[strconv.Itoa(row.status)]++
+		if groups[row.group] == 0 {
+			order = append(order, row.group)
+		}
+		groups[row.group]++
 		if !ok {
-			counts["failed"]++
+			failed++
 		}
 	}
-	lines := []string{fmt.Sprintf("%d malicious requests, %d failed; by expected status: %s", len(rows), counts["failed"],
-		figCounts(counts))}
+	lines := []string{fmt.Sprintf("%d malicious requests, %d failed; by expected status: %s", len(rows), failed, figCounts(counts))}
+	for _, g := range order {
+		lines = append(lines, fmt.Sprintf("  %-40s %3d", g, groups[g]))
+	}
 	figReport(t, "hostile input catalogue", lines)
 }
 
 // hxRow is one malicious request and what must come of it.
 type hxRow struct {
+	group  string // for the figures
 	name   string
 	method string
 	target string   // the raw request-target, sent as is
@@ -349,12 +357,19 @@ var hxEncodings = []hxEncoding{
 
 func hxRows(e *hxEnv) []hxRow {
 	var rows []hxRow
-	add := func(r ...hxRow) { rows = append(rows, r...) }
+	group := ""
+	add := func(r ...hxRow) {
+		for i := range r {
+			r[i].group = group
+		}
+		rows = append(rows, r...)
+	}
 	seg := fmt.Sprintf("/api/resources/assets/%d", segA1)
 	segDir := fmt.Sprintf("accounts/%s/", e.a.account)
 	jsonCT := "application/json"
 
 	// Traversal in every path parameter and encoding.
+	group = "traversal in filename and relativePath"
 	for _, enc := range hxEncodings {
 		bad := func(r hxRow, param string) hxRow {
 			r.status, r.code, r.param = 400, "invalid_parameter", param
@@ -405,6 +420,7 @@ func hxRows(e *hxEnv) []hxRow {
 	}
 
 	// The locale parameter.
+	group = "junk in the other parameters"
 	for _, v := range []string{"..%2F..%2Fetc", "en%00", "en%2F..%2F..", "%FF%FE", "en%0D%0AX-Injected:%201", strings.Repeat("a", 100)} {
 		add(hxRow{name: "download locale " + v[:min(len(v), 20)], target: seg + "?scope=pr7214&filename=keep.png&locale=" + v,
 			status: 400, code: "invalid_parameter", param: "locale"})
@@ -475,6 +491,7 @@ func hxRows(e *hxEnv) []hxRow {
 		body: `{"filetoken":"../../meta.db"}`, status: 400, code: "invalid_parameter", param: "filetoken"})
 
 	// Oversized headers and bodies.
+	group = "oversized headers and bodies"
 	add(hxRow{name: "one 70 KiB header", target: seg + "/list?scope=pr7214", hdr: []string{"X-Junk: " + strings.Repeat("a", 70<<10)}, status: 431})
 	{
 		var many []string
@@ -505,6 +522,7 @@ func hxRows(e *hxEnv) []hxRow {
 		status: 400, code: "invalid_parameter", param: "relativePath"})
 
 	// Invalid UTF-8 and odd JSON.
+	group = "invalid UTF-8 and odd JSON"
 	add(hxRow{name: "attach body invalid UTF-8 in relativePath", method: "POST", target: seg + "?scope=pr7214", ct: jsonCT,
 		body: "{\"filetoken\":\"" + e.tokA + "\",\"relativePath\":\"\xff\xfe\"}", status: 400, code: "invalid_body"})
 	add(hxRow{name: "attach body invalid UTF-8 in locale", method: "POST", target: seg + "?scope=pr7214", ct: jsonCT,
@@ -519,6 +537,7 @@ func hxRows(e *hxEnv) []hxRow {
 		body: `{"filetoken":"` + e.tokA + `","relativePath":"ok","relativePath":"../.."}`, status: 400, code: "invalid_parameter", param: "relativePath"})
 
 	// Wrong content types.
+	group = "wrong content types"
 	for _, ct := range []string{"application/xml", "text/html", "multipart/form-data; boundary=x", "application/json; charset=\"", "image/png"} {
 		add(hxRow{name: "attach Content-Type " + ct, method: "POST", target: seg + "?scope=pr7214", ct: ct,
 			body: `{"filetoken":"` + e.tokA + `"}`, status: 415, code: "unsupported_media"})
@@ -533,6 +552,7 @@ func hxRows(e *hxEnv) []hxRow {
 		body: `{"accountid":"x","key":"y"}`, status: 415, code: "unsupported_media"})
 
 	// Truncated and malformed multipart bodies.
+	group = "truncated multipart"
 	{
 		ct, body := hxMultipart("x.bin", strings.Repeat("i", 5000))
 		add(hxRow{name: "multipart cut before the closing boundary", method: "POST", target: "/api/media/upload", ct: ct,
@@ -552,6 +572,7 @@ func hxRows(e *hxEnv) []hxRow {
 	}
 
 	// Other accounts' and forged tokens.
+	group = "other accounts' and forged tokens"
 	for _, r := range []hxRow{
 		{name: "B's token with A's account id: list", target: seg + "/list?scope=pr7214"},
 		{name: "B's token with A's account id: download", target: seg + "?scope=pr7214&filename=keep.png"},
@@ -598,6 +619,7 @@ func hxRows(e *hxEnv) []hxRow {
 		hdr: []string{"Authorization: bearer " + adminToken + "x"}, status: 401, code: "unauthorized"})
 
 	// Content that a browser would run is never served inline.
+	group = "active content never inline"
 	for _, name := range []string{"page.html", "evil.svg", "fake.jpg"} {
 		add(hxRow{name: "download " + name + " not inline", target: seg + "?scope=pr7214&filename=" + name, status: 200, check: hxNotInline})
 		add(hxRow{name: "asset id " + name + " not inline", target: "/api/assets/" + e.assets[name].ID + "/download", status: 200, check: hxNotInline})
@@ -609,6 +631,7 @@ func hxRows(e *hxEnv) []hxRow {
 		status: 200, check: hxDisposition("naïve «x» ü.txt")})
 
 	// Method confusion and malformed requests.
+	group = "method confusion and malformed requests"
 	add(hxRow{name: "X-HTTP-Method-Override DELETE on GET", target: seg + "?scope=pr7214&filename=keep.png",
 		hdr: []string{"X-HTTP-Method-Override: DELETE", "X-Method-Override: DELETE"}, status: 200})
 	add(hxRow{name: "_method=DELETE on GET", target: seg + "?scope=pr7214&filename=keep.png&_method=DELETE", status: 200})
