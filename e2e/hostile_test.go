@@ -27,7 +27,7 @@ import (
 // asset lists are compared before and after: nothing may be written. The few rows a server
 // must accept (a literal "%2e%2e%2f" is a legal file name) say where their write may land.
 func TestHostileInput(t *testing.T) {
-	c := startCluster(t, backends[0], "--max-upload-size", "1048576")
+	c := startCluster(t, backends[0], "--max-upload-size", "1048576", "--access-log", "--log-level", "debug")
 	e := newHxEnv(t, c)
 	rows := hxRows(e)
 	if len(rows) < 100 {
@@ -46,7 +46,20 @@ func TestHostileInput(t *testing.T) {
 			failed++
 		}
 	}
-	lines := []string{fmt.Sprintf("%d malicious requests, %d failed; by expected status: %s", len(rows), failed, figCounts(counts))}
+	// Secrets never reach the log, even with every request logged at debug level: the
+	// admin token, session tokens, file tokens and API keys the catalogue sent.
+	logs := c.nodes[0].logs()
+	leaked := 0
+	for what, secret := range map[string]string{"the admin token": adminToken, "A's session token": e.pmA.token,
+		"B's session token": e.pmB.token, "A's file token": e.tokA, "B's file token": e.tokB,
+		"A's API key": apiKey(e.a.account, "pm"), "B's API key": apiKey(e.b.account, "pm")} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the server log holds %s", what)
+			leaked++
+		}
+	}
+	lines := []string{fmt.Sprintf("%d malicious requests, %d failed; by expected status: %s", len(rows), failed, figCounts(counts)),
+		fmt.Sprintf("server log: %d bytes at debug level with the access log; secrets found in it: %d of 7", len(logs), leaked)}
 	for _, g := range order {
 		lines = append(lines, fmt.Sprintf("  %-40s %3d", g, groups[g]))
 	}
