@@ -528,6 +528,14 @@ func hxRows(e *hxEnv) []hxRow {
 		add(hxRow{name: "upload declaring 6 GiB", method: "POST", target: "/api/media/upload", ct: ct, body: body[:1000],
 			length: strconv.Itoa(6 << 30), status: 413, code: "too_large"})
 	}
+	// Overlapping ranges would multiply the bytes sent (RFC 9110 §14.2): they are served once.
+	add(hxRow{name: "1000 overlapping ranges", target: seg + "?scope=pr7214&filename=keep.png",
+		hdr: []string{"Range: bytes=" + strings.TrimSuffix(strings.Repeat("0-,", 1000), ",")}, status: 200,
+		check: func(t *testing.T, r *hxResp) {
+			if size := e.assets["keep.png"].Size; int64(len(r.body)) != size {
+				t.Errorf("answered %d bytes for a %d-byte file", len(r.body), size)
+			}
+		}})
 	add(hxRow{name: "filename of 300 bytes", target: seg + "?scope=pr7214&filename=" + strings.Repeat("h", 300),
 		status: 400, code: "invalid_parameter", param: "filename"})
 	add(hxRow{name: "relativePath of 1100 bytes", method: "POST", target: seg + "?scope=pr7214", ct: jsonCT,
