@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -126,6 +127,9 @@ func rbBlobHashes(t testing.TB, data, account string) map[string][]string {
 	out := map[string][]string{}
 	for _, f := range files {
 		h, _, err := rbFileSHA256(filepath.Join(dir, f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the server's sweeper removed it after the listing: it is gone
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
