@@ -1,11 +1,13 @@
 # The test command of the README; .ci/run calls it on a fresh clone.
 GO ?= go
 
-.PHONY: test test-deps test-short fuzz run build bench bench-quick bench-deps
+.PHONY: test test-deps test-short fuzz fuzz-short soak crash-campaign run build bench bench-quick bench-deps
 
-# Installs or starts what the tests need (PostgreSQL, versitygw), then runs them all.
+# Installs or starts what the tests need (PostgreSQL, versitygw, h2spec), runs them all,
+# then fuzzes every fuzz target briefly.
 test: test-deps
 	$(GO) test -count=1 -timeout 60m ./...
+	$(MAKE) fuzz-short
 
 test-deps:
 	./scripts/test-deps.sh
@@ -14,10 +16,21 @@ test-deps:
 test-short: test-deps
 	$(GO) test -count=1 -short ./...
 
-# Runs each fuzz target for FUZZTIME (the seed corpora run in every `make test`).
+# Runs every fuzz target for FUZZTIME, one after the other (the seed corpora also run as
+# plain tests in every `go test`). fuzz-short is the brief form `make test` runs.
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseAddress$$' -fuzztime $(FUZZTIME) .
+	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME)
+
+fuzz-short:
+	GO=$(GO) ./scripts/fuzz.sh 10s
+
+# The long forms of the figure-producing tests (CI runs the short ones in `make test`).
+soak:
+	REFSTORE_SOAK_DURATION=10m $(GO) test ./e2e -run TestLoadSoak -v -count=1 -timeout 30m
+
+crash-campaign:
+	REFSTORE_CRASH_KILLS=200 $(GO) test ./e2e -run TestCrashCampaign -v -count=1 -timeout 120m
 
 run:
 	$(GO) run ./cmd/refstore serve

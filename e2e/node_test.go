@@ -69,7 +69,11 @@ func launch(opts nodeOptions) (*node, error) {
 		return nil, err
 	}
 	addr := make(chan string, 1)
+	// Wait closes the pipe: it may run only once everything has been read, or the last
+	// lines (why the server exited) are lost.
+	read := make(chan struct{})
 	go func() {
+		defer close(read)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
@@ -88,7 +92,7 @@ func launch(opts nodeOptions) (*node, error) {
 		}
 		io.Copy(io.Discard, stderr)
 	}()
-	go func() { n.cmd.Wait(); close(n.done) }()
+	go func() { <-read; n.cmd.Wait(); close(n.done) }()
 	select {
 	case a := <-addr:
 		n.url = "http://" + a

@@ -2,29 +2,38 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-// TestRightsMatrix sends every /api route, in every scope form, as every kind of caller,
-// and checks each status against an expectation derived from a small rule table: the
-// right each route needs (mxRoutes) and SPEC §2's order of checks (authentication 401,
-// unknown scope 404, missing right 403, segment outside the scope 404), evaluated on a
-// model of the catalog the tenants were loaded with. It also checks that a refused write
-// changed nothing, and logs the whole matrix as a Markdown table for the docs.
+// TestRightsMatrix sends every route — /api in every scope form, the admin API, health and
+// metrics — as every kind of caller, and checks each status against an expectation derived
+// from a small rule table: the right each route needs (mxRoutes) and SPEC §2's order of
+// checks (authentication 401, unknown scope 404, missing right 403, segment outside the
+// scope 404), evaluated on a model of the catalog the tenants were loaded with. It also
+// checks that a refused write changed nothing, and compares the whole matrix, as a Markdown
+// table, with docs/authz-matrix.md (go test ./e2e -run TestRightsMatrix -update rewrites it).
 func TestRightsMatrix(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *cluster) {
 		mx := newRightsMatrix(t, c)
 		mx.run()
 	})
 }
+
+var updateGolden = flag.Bool("update", false, "rewrite docs/authz-matrix.md from TestRightsMatrix")
+
+// mxGolden is the published matrix, relative to this package.
+const mxGolden = "../docs/authz-matrix.md"
 
 // Segments and the document the matrix adds to the fixture: docD is a second document of
 // the Codyt project, outside codytJob, so that job scopes of both kinds have a segment of
@@ -266,15 +275,31 @@ const (
 	mxMediaGet
 	mxLogout
 	mxLogoutAlias
+	mxAdminCatalog
+	mxAdminAccounts
+	mxAdminAccount
+	mxAdminDeleteAccount
+	mxAdminDeleteEntry
+	mxAdminDeleteGrant
+	mxAdminIssueKey
+	mxAdminListKeys
+	mxAdminRevokeKey
+	mxHealthz
+	mxReadyz
+	mxMetrics
 )
 
 // mxNeed is the rule table: the right each route needs. Media upload needs none (rights
 // are checked at attach), media get is the uploader's alone, and logout needs not even a
 // live token (it is idempotent).
+// The admin API needs the admin bearer token (and nothing else opens it); health and
+// metrics are public.
 const (
 	mxNeedAuthenticated mxRight = 0
 	mxNeedOwner         mxRight = 1 << 7
 	mxNeedNothing       mxRight = 1 << 6
+	mxNeedAdmin         mxRight = 1 << 5
+	mxNeedPublic        mxRight = 1 << 4
 )
 
 var mxRoutes = []struct {
@@ -282,19 +307,32 @@ var mxRoutes = []struct {
 	label  string
 	need   mxRight
 	scoped bool
+	ok     int // the success status, when not 200
 }{
-	{mxAttach, "attach POST", mxUpload, true},
-	{mxGet, "download GET", mxRead, true},
-	{mxHead, "download HEAD", mxRead, true},
-	{mxDeleteOne, "delete one", mxDelete, true},
-	{mxDeleteAll, "delete all", mxDelete, true},
-	{mxListOne, "list one", mxRead, true},
-	{mxListMany, "list many", mxRead, true},
-	{mxAssetID, "GET /api/assets/{id}/download", mxRead, false},
-	{mxMediaUpload, "POST /api/media/upload", mxNeedAuthenticated, false},
-	{mxMediaGet, "GET /api/media/get/{token}", mxNeedOwner, false},
-	{mxLogout, "DELETE /api/auth/token", mxNeedNothing, false},
-	{mxLogoutAlias, "PUT /api/auth/token/invalidate", mxNeedNothing, false},
+	{mxAttach, "attach POST", mxUpload, true, 0},
+	{mxGet, "download GET", mxRead, true, 0},
+	{mxHead, "download HEAD", mxRead, true, 0},
+	{mxDeleteOne, "delete one", mxDelete, true, 0},
+	{mxDeleteAll, "delete all", mxDelete, true, 0},
+	{mxListOne, "list one", mxRead, true, 0},
+	{mxListMany, "list many", mxRead, true, 0},
+	{mxAssetID, "GET /api/assets/{id}/download", mxRead, false, 0},
+	{mxMediaUpload, "POST /api/media/upload", mxNeedAuthenticated, false, 0},
+	{mxMediaGet, "GET /api/media/get/{token}", mxNeedOwner, false, 0},
+	{mxLogout, "DELETE /api/auth/token", mxNeedNothing, false, 0},
+	{mxLogoutAlias, "PUT /api/auth/token/invalidate", mxNeedNothing, false, 0},
+	{mxAdminCatalog, "PUT /admin/v1/catalog", mxNeedAdmin, false, 0},
+	{mxAdminAccounts, "GET /admin/v1/accounts", mxNeedAdmin, false, 0},
+	{mxAdminAccount, "GET /admin/v1/accounts/{account}", mxNeedAdmin, false, 0},
+	{mxAdminDeleteAccount, "DELETE /admin/v1/accounts/{account}", mxNeedAdmin, false, 204},
+	{mxAdminDeleteEntry, "DELETE /admin/v1/accounts/{account}/{kind}/{id}", mxNeedAdmin, false, 204},
+	{mxAdminDeleteGrant, "DELETE …/users/{userId}/grants/{target}", mxNeedAdmin, false, 204},
+	{mxAdminIssueKey, "POST …/users/{userId}/keys", mxNeedAdmin, false, 0},
+	{mxAdminListKeys, "GET …/users/{userId}/keys", mxNeedAdmin, false, 0},
+	{mxAdminRevokeKey, "DELETE …/users/{userId}/keys/{keyId}", mxNeedAdmin, false, 204},
+	{mxHealthz, "GET /healthz", mxNeedPublic, false, 0},
+	{mxReadyz, "GET /readyz", mxNeedPublic, false, 0},
+	{mxMetrics, "GET /metrics", mxNeedPublic, false, 0},
 }
 
 type mxRow struct {
@@ -302,24 +340,27 @@ type mxRow struct {
 	label string
 	need  mxRight
 	scope *mxScope
+	ok    int
 }
 
 func (r mxRow) isWrite() bool {
 	return r.kind == mxAttach || r.kind == mxDeleteOne || r.kind == mxDeleteAll
 }
 
+func (r mxRow) isAdmin() bool { return r.need == mxNeedAdmin }
+
 func mxRows() []mxRow {
 	var rows []mxRow
 	for _, s := range mxScopes {
 		for _, rt := range mxRoutes {
 			if rt.scoped {
-				rows = append(rows, mxRow{kind: rt.kind, label: rt.label + " " + s.label, need: rt.need, scope: s})
+				rows = append(rows, mxRow{kind: rt.kind, label: rt.label + " " + s.label, need: rt.need, scope: s, ok: cmp.Or(rt.ok, 200)})
 			}
 		}
 	}
 	for _, rt := range mxRoutes {
 		if !rt.scoped {
-			rows = append(rows, mxRow{kind: rt.kind, label: rt.label, need: rt.need, scope: mxNoScope})
+			rows = append(rows, mxRow{kind: rt.kind, label: rt.label, need: rt.need, scope: mxNoScope, ok: cmp.Or(rt.ok, 200)})
 		}
 	}
 	return rows
@@ -335,6 +376,7 @@ const (
 	mxForeignHeader               // tenant B's session sent with tenant A's account id
 	mxForeignOwn                  // tenant B's session with its own account id, on A's ids
 	mxUser                        // a user of tenant A
+	mxAdmin                       // the admin bearer token (Authorization: Bearer …)
 )
 
 type mxCaller struct {
@@ -357,6 +399,7 @@ var mxCallers = []mxCaller{
 	{label: "job grant, seg outside job", auth: mxUser, out: true},
 	{label: "project grant", auth: mxUser, user: "pm"},
 	{label: "project grant, seg outside job", auth: mxUser, user: "pm", out: true},
+	{label: "admin token", auth: mxAdmin},
 }
 
 // ---- the run -------------------------------------------------------------------------
@@ -451,8 +494,17 @@ func (mx *rightsMatrix) segmentsOf(r mxRow, c mxCaller) []int64 {
 
 // expect derives a cell's outcome from the rules; nothing here is observed.
 func (mx *rightsMatrix) expect(r mxRow, c mxCaller) mxOutcome {
-	ok := mxOutcome{status: 200}
+	ok := mxOutcome{status: r.ok}
 	unauthorized := mxOutcome{401, "unauthorized"}
+	switch {
+	case r.need == mxNeedPublic:
+		return ok
+	case r.need == mxNeedAdmin && c.auth == mxAdmin:
+		return ok
+	case r.need == mxNeedAdmin, c.auth == mxAdmin:
+		// Only the admin token opens the admin API, and it opens nothing else.
+		return unauthorized
+	}
 	switch c.auth {
 	case mxNoToken:
 		return unauthorized
@@ -516,6 +568,8 @@ func (mx *rightsMatrix) headers(r mxRow, c mxCaller, fresh bool) (h http.Header,
 	switch c.auth {
 	case mxNoToken:
 		return http.Header{}, nil
+	case mxAdmin:
+		return http.Header{"Authorization": {"Bearer " + adminToken}}, nil
 	case mxBadToken:
 		return http.Header{"X-Auth-Token": {"0BADC0DE-0000-4000-8000-" + strings.ToUpper(rbSHA256(randomBytes(8))[:12])},
 			"X-Auth-AccountId": {mx.a.account}}, nil
@@ -660,6 +714,10 @@ func (mx *rightsMatrix) cell(r mxRow, c mxCaller) (mxOutcome, []string) {
 		resp = do(t, mx.c, "DELETE", "/api/auth/token", h, nil)
 	case mxLogoutAlias:
 		resp = do(t, mx.c, "PUT", "/api/auth/token/invalidate", h, nil)
+	case mxHealthz, mxReadyz, mxMetrics:
+		resp = do(t, mx.c, "GET", map[mxKind]string{mxHealthz: "/healthz", mxReadyz: "/readyz", mxMetrics: "/metrics"}[r.kind], h, nil)
+	default:
+		resp = mx.adminCell(r, c, h)
 	}
 	got := mxOutcome{status: resp.StatusCode}
 	if resp.StatusCode >= 400 && r.kind != mxHead {
@@ -697,8 +755,12 @@ func (mx *rightsMatrix) run() {
 		for j, c := range mxCallers {
 			want := mx.expect(r, c)
 			var before mxSnapshot
+			var adminBefore string
 			if r.isWrite() {
 				before = mx.snapshot()
+			}
+			if r.isAdmin() {
+				adminBefore = mx.adminSnapshot()
 			}
 			got, problems := mx.cell(r, c)
 			cells++
@@ -710,6 +772,16 @@ func (mx *rightsMatrix) run() {
 			}
 			for _, p := range problems {
 				t.Errorf("%s as %s: %s", r.label, c.label, p)
+			}
+			if r.isAdmin() {
+				// The admin token works on a scratch account; every call reaches tenant A's.
+				if after := mx.adminSnapshot(); after != adminBefore {
+					t.Errorf("%s as %s answered %d but changed tenant A's catalog or keys", r.label, c.label, got.status)
+				}
+				if c.auth != mxAdmin {
+					unchanged++
+				}
+				continue
 			}
 			if !r.isWrite() {
 				continue
@@ -727,8 +799,87 @@ func (mx *rightsMatrix) run() {
 			}
 		}
 	}
-	mx.log(rows, results)
-	t.Logf("%d cells, %d mismatches; %d refused writes left the assets unchanged", cells, mismatches, unchanged)
+	table := mx.markdown(rows, results)
+	t.Log("\n" + table)
+	t.Logf("%d cells, %d mismatches; %d refused writes left the assets and catalog unchanged", cells, mismatches, unchanged)
+	mx.golden(table, mismatches)
+}
+
+// golden compares the matrix with the published one, or rewrites it under -update (only a
+// matrix without mismatches is published).
+func (mx *rightsMatrix) golden(table string, mismatches int) {
+	t := mx.t
+	if *updateGolden {
+		if mismatches > 0 {
+			t.Fatalf("not rewriting %s: the matrix has %d mismatches", mxGolden, mismatches)
+		}
+		if err := os.WriteFile(mxGolden, []byte(table), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(mxGolden)
+	if err != nil {
+		t.Fatalf("%v (go test ./e2e -run TestRightsMatrix -update writes it)", err)
+	}
+	if string(want) != table {
+		t.Errorf("the matrix differs from %s; if the change is intended, rerun with -update and review the diff", mxGolden)
+	}
+}
+
+// adminCell sends an admin API request. With the admin token it acts on a scratch tenant
+// of its own (the calls delete and replace things); every other caller aims at tenant A.
+func (mx *rightsMatrix) adminCell(r mxRow, c mxCaller, h http.Header) *response {
+	t := mx.t
+	acct := mx.a.account
+	if c.auth == mxAdmin {
+		acct = newTenant(t, mx.c).account
+	}
+	base := "/admin/v1/accounts/" + acct
+	switch r.kind {
+	case mxAdminCatalog:
+		h.Set("Content-Type", "application/json")
+		return do(t, mx.c, "PUT", "/admin/v1/catalog", h, jsonBody(map[string]any{"accounts": []map[string]any{{
+			"id": acct, "users": []map[string]any{{"id": 99, "name": "matrix", "apiKey": "matrix-key-" + acct}}}}}))
+	case mxAdminAccounts:
+		return do(t, mx.c, "GET", "/admin/v1/accounts", h, nil)
+	case mxAdminAccount:
+		return do(t, mx.c, "GET", base, h, nil)
+	case mxAdminDeleteAccount:
+		return do(t, mx.c, "DELETE", base, h, nil)
+	case mxAdminDeleteEntry:
+		return do(t, mx.c, "DELETE", base+"/users/2", h, nil)
+	case mxAdminDeleteGrant:
+		return do(t, mx.c, "DELETE", fmt.Sprintf("%s/users/1/grants/pr%d", base, projectID), h, nil)
+	case mxAdminIssueKey:
+		return do(t, mx.c, "POST", base+"/users/1/keys", h, nil)
+	case mxAdminListKeys:
+		return do(t, mx.c, "GET", base+"/users/1/keys", h, nil)
+	case mxAdminRevokeKey:
+		return do(t, mx.c, "DELETE", base+"/users/1/keys/"+mx.keyID(acct), h, nil)
+	}
+	t.Fatalf("no request for %s", r.label)
+	return nil
+}
+
+// keyID is the id of the first API key of an account's user 1.
+func (mx *rightsMatrix) keyID(acct string) string {
+	var keys []struct{ ID string }
+	admin(mx.t, mx.c, "GET", "/admin/v1/accounts/"+acct+"/users/1/keys", nil).expect(mx.t, 200).json(mx.t, &keys)
+	if len(keys) == 0 {
+		mx.t.Fatalf("account %s: user 1 has no API key", acct)
+	}
+	return keys[0].ID
+}
+
+// adminSnapshot is tenant A's catalog and its users' API keys, as the admin API shows them.
+func (mx *rightsMatrix) adminSnapshot() string {
+	var b strings.Builder
+	b.Write(admin(mx.t, mx.c, "GET", "/admin/v1/accounts/"+mx.a.account, nil).expect(mx.t, 200).body)
+	for _, u := range fixtureUsers {
+		b.Write(admin(mx.t, mx.c, "GET", fmt.Sprintf("/admin/v1/accounts/%s/users/%d/keys", mx.a.account, u.id), nil).expect(mx.t, 200).body)
+	}
+	return b.String()
 }
 
 // checkWrite checks the effect of a successful write of tenant A.
@@ -835,10 +986,14 @@ func (mx *rightsMatrix) restore(current mxSnapshot) {
 	}
 }
 
-// log prints the matrix as a Markdown table.
-func (mx *rightsMatrix) log(rows []mxRow, results [][]string) {
+// markdown renders the matrix as the Markdown document docs/authz-matrix.md.
+func (mx *rightsMatrix) markdown(rows []mxRow, results [][]string) string {
 	var b strings.Builder
-	b.WriteString("\nRights matrix (HTTP status; **got≠want** marks a mismatch). Columns: the caller; rows: route and scope.\n\n")
+	b.WriteString("<!-- Generated by TestRightsMatrix (e2e/rights_test.go); do not edit. Rewrite with\n" +
+		"     go test ./e2e -run TestRightsMatrix -update -->\n")
+	b.WriteString("# Authorization matrix\n\nEvery route × every caller, as sent and asserted by TestRightsMatrix on every backend " +
+		"(HTTP status; **got≠want** would mark a mismatch). Columns: the caller; rows: route and scope. " +
+		"See [security.md](security.md) for the threat model.\n\n")
 	b.WriteString("| route | scope |")
 	for _, c := range mxCallers {
 		b.WriteString(" " + c.label + " |")
@@ -868,9 +1023,13 @@ first tenant's ids (which the second tenant's identical catalog resolves to its 
 lists are empty, deletes remove nothing, the first tenant's assets and file tokens are 404).
 "job grant" is jobber (standard job 9927, docA) on project 7214 scopes and codyt (Codyt job
 500, docC) on project 7300 scopes; "seg outside job" targets segB1 (docB) or segD1 (docD).
+"admin token" is the admin bearer token (Authorization: Bearer …) and nothing else; on the
+admin API it acts on a scratch account, while every other caller aims at the first tenant's
+catalog and is checked to leave it unchanged.
 Routes: project and job scopes use /api/resources/assets/{seg}?scope=…, Flex scopes
 /api/apps/wbflex/documents/{id}/assets/{seg}. Download by id reaches the probe of segA1 (in)
-or segB1 (out). Media get asks for a token uploaded by the first tenant's pm.
+or segB1 (out). Media get asks for a token uploaded by the first tenant's pm. The admin API
+answers 204 to deletions.
 `)
-	mx.t.Log(b.String())
+	return b.String()
 }

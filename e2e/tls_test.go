@@ -362,7 +362,11 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 	if got := serial(); got.Cmp(next.serial) != 0 {
 		t.Fatalf("after a failed reload the server serves serial %v, want %v", got, next.serial)
 	}
-	tn.do(t, tn.h2, "GET", "/readyz", nil, nil).expect(t, 200)
+	// The node serves requests with the new certificate (tn.h2 trusts only the first one).
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: next.pool}, ForceAttemptHTTP2: true}}
+	defer client.CloseIdleConnections()
+	wantProto(t, tn.do(t, client, "GET", "/readyz", nil, nil).expect(t, 200), "HTTP/2.0")
 }
 
 // TestTLSFlags: a certificate without its key, or files that cannot be read, stop the

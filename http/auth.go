@@ -1,11 +1,13 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/refstore/refstore"
 )
@@ -26,16 +28,24 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 			return refstore.Errorf(refstore.CodeUnsupportedMedia, "The body must be JSON (application/json), not %s.", mt)
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return refstore.Errorf(refstore.CodeTooLarge, "The JSON body is larger than %d bytes.", maxJSONBody)
+	case err != nil:
+		return &refstore.Error{Code: refstore.CodeInvalidBody, Message: "The request body could not be read.", Err: err}
+	case !utf8.Valid(body):
+		// encoding/json would turn invalid bytes into U+FFFD and store a name nobody sent.
+		return refstore.Errorf(refstore.CodeInvalidBody, "The JSON body is not valid UTF-8.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
 		if e, ok := bodyTimeout(err); ok {
 			return e
 		}
 		switch {
-		case errors.As(err, &tooBig):
-			return refstore.Errorf(refstore.CodeTooLarge, "The JSON body is larger than %d bytes.", maxJSONBody)
 		case errors.As(err, &typeErr):
 			return refstore.InvalidParam(typeErr.Field, "must be a JSON %s", typeErr.Type.Kind())
 		case errors.Is(err, io.EOF):

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/refstore/refstore"
 	"github.com/refstore/refstore/filestore"
@@ -228,6 +229,10 @@ func FuzzAttachDecoder(f *testing.F) {
 		before := fz.files(t)
 		w := fz.serve("POST", target, h, body)
 		checkAnswer(t, w, 200, 400, 403, 404, 409, 413, 415)
+		if w.Code == 200 && !utf8.Valid(body) {
+			// encoding/json would have stored U+FFFD for the invalid bytes.
+			t.Fatalf("attached with a body that is not UTF-8: %s", w.Body.String())
+		}
 		if w.Code != 200 {
 			if after := fz.files(t); !slices.Equal(before, after) {
 				t.Fatalf("a refused attach (%d: %s) changed the files", w.Code, w.Body.String())

@@ -2,10 +2,13 @@
 # Makes sure the real servers the tests talk to are there: a PostgreSQL server on
 # 127.0.0.1:5432 that accepts the postgres role without a password (started, or installed
 # from Debian's packages and started, when missing) and the versitygw S3 gateway at the
-# pinned version (installed with go install when missing or at another version).
+# pinned version (installed with go install when missing or at another version), and the
+# h2spec HTTP/2 conformance tester at its pinned version.
 set -euo pipefail
 
 VERSITYGW_VERSION=v1.8.0
+# h2spec's v2 tags have no go.mod, so the module proxy knows v2.2.1 as +incompatible.
+H2SPEC_VERSION=v2.2.1+incompatible
 
 gobin="$(go env GOPATH)/bin"
 vgw="$gobin/versitygw"
@@ -16,6 +19,16 @@ fi
 if [ "$have" != "$VERSITYGW_VERSION" ]; then
   echo "test-deps: installing versitygw $VERSITYGW_VERSION (takes a couple of minutes)"
   go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+fi
+
+h2spec="$gobin/h2spec"
+have=""
+if [ -x "$h2spec" ]; then
+  have=$(go version -m "$h2spec" 2>/dev/null | awk '$1 == "mod" {print $3}')
+fi
+if [ "$have" != "$H2SPEC_VERSION" ]; then
+  echo "test-deps: installing h2spec $H2SPEC_VERSION"
+  go install "github.com/summerwind/h2spec/cmd/h2spec@$H2SPEC_VERSION"
 fi
 
 pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
