@@ -33,6 +33,8 @@ var mxPatterns = map[mxKind][]string{
 	mxAdminIssueKey:      {"POST /admin/v1/accounts/{account}/users/{userId}/keys"},
 	mxAdminListKeys:      {"GET /admin/v1/accounts/{account}/users/{userId}/keys"},
 	mxAdminRevokeKey:     {"DELETE /admin/v1/accounts/{account}/users/{userId}/keys/{keyId}"},
+	mxAdminUsage:         {"GET /admin/v1/accounts/{account}/usage"},
+	mxAdminAudit:         {"GET /admin/v1/audit"},
 	mxHealthz:            {"GET /healthz"},
 	mxReadyz:             {"GET /readyz"},
 	mxMetrics:            {"GET /metrics"},

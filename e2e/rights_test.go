@@ -284,6 +284,8 @@ const (
 	mxAdminIssueKey
 	mxAdminListKeys
 	mxAdminRevokeKey
+	mxAdminUsage
+	mxAdminAudit
 	mxHealthz
 	mxReadyz
 	mxMetrics
@@ -325,6 +327,8 @@ var mxRoutes = []struct {
 	{mxAdminAccounts, "GET /admin/v1/accounts", mxNeedAdmin, false, 0},
 	{mxAdminAccount, "GET /admin/v1/accounts/{account}", mxNeedAdmin, false, 0},
 	{mxAdminDeleteAccount, "DELETE /admin/v1/accounts/{account}", mxNeedAdmin, false, 204},
+	{mxAdminUsage, "GET /admin/v1/accounts/{account}/usage", mxNeedAdmin, false, 0},
+	{mxAdminAudit, "GET /admin/v1/audit", mxNeedAdmin, false, 0},
 	{mxAdminDeleteEntry, "DELETE /admin/v1/accounts/{account}/{kind}/{id}", mxNeedAdmin, false, 204},
 	{mxAdminDeleteGrant, "DELETE …/users/{userId}/grants/{target}", mxNeedAdmin, false, 204},
 	{mxAdminIssueKey, "POST …/users/{userId}/keys", mxNeedAdmin, false, 0},
@@ -857,6 +861,10 @@ func (mx *rightsMatrix) adminCell(r mxRow, c mxCaller, h http.Header) *response 
 		return do(t, mx.c, "GET", base+"/users/1/keys", h, nil)
 	case mxAdminRevokeKey:
 		return do(t, mx.c, "DELETE", base+"/users/1/keys/"+mx.keyID(acct), h, nil)
+	case mxAdminUsage:
+		return do(t, mx.c, "GET", base+"/usage", h, nil)
+	case mxAdminAudit:
+		return do(t, mx.c, "GET", "/admin/v1/audit?account="+acct, h, nil)
 	}
 	t.Fatalf("no request for %s", r.label)
 	return nil
