@@ -158,9 +158,10 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	// Readers map the database (up to 1 GiB) instead of copying pages into each
-	// connection's cache with a pread per page: a list of 1000 segments touches thousands.
-	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)&_pragma=mmap_size(1073741824)")
+	// No mmap_size: mapped pages would count in the server's RSS as the database grows, and
+	// an I/O error on a mapped page is a SIGBUS, not an error (measured gain on lists of
+	// 1000 segments at 1 M assets: about 15%).
+	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, err
