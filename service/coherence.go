@@ -53,6 +53,11 @@ func (s *Service) applyChange(ctx context.Context, c refstore.Change) {
 		if err != nil {
 			return // stays unknown until the feed reconnects
 		}
+		// Again, now that the epochs are read: a load that began before a change counted
+		// in them, by a request that trusted the cache before the reset, must not be
+		// stored (its generation predates this) and trusted until the change's
+		// notification arrives.
+		s.cache.catalogChanged()
 		s.feed.set(func(a *[refstore.ChangeStripes]int64) { *a = epochs })
 		return
 	case refstore.ChangeCatalog:
