@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -166,8 +167,11 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	read.SetMaxOpenConns(8)
-	read.SetMaxIdleConns(8)
+	// Each reader keeps its own page cache (2 MiB, outside the Go heap and its memory
+	// limit): two per core keep the cores busy without a cache per idle connection.
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
 	read.SetConnMaxIdleTime(0)
 	return &Store{write: write, read: read, group: newGroupCommit(write)}, nil
 }
