@@ -37,10 +37,12 @@ var h2specRacyCases = map[string]string{
 		"handler has finished before the WINDOW_UPDATEs arrive, Go has already reset the finished stream " +
 		"(RST_STREAM NO_ERROR) and the overflow concerns a closed stream. Fails about 1 run in 4; when the " +
 		"stream is still open Go sends the FLOW_CONTROL_ERROR the case wants.",
-	"http2/8.1.2.6 Sends a HEADERS frame with the \"content-length\" header field which does not equal the sum of the multiple DATA frames payload length": "" +
+	"http2/8.1.2.6 Sends a HEADERS frame with the \"content-length\" header field which does not equal the DATA frame payload length": "" +
 		"The same race: the request goes to \"/\", whose 404 does not read the body, so the answer can be " +
-		"sent before the second DATA frame breaks the declared Content-Length; when that frame comes " +
-		"first, Go resets the stream with PROTOCOL_ERROR as the case wants (seen once, in a CI run).",
+		"sent before the DATA frame that breaks the declared Content-Length; when that frame comes " +
+		"first, Go resets the stream with PROTOCOL_ERROR as the case wants (seen in CI runs).",
+	"http2/8.1.2.6 Sends a HEADERS frame with the \"content-length\" header field which does not equal the sum of the multiple DATA frames payload length": "" +
+		"As the case above, with the second of two DATA frames.",
 }
 
 // h2specPath finds the h2spec binary that scripts/test-deps.sh installs: on PATH or in
