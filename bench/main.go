@@ -6,7 +6,7 @@
 // over the repeats and ratios to the reference peer, and writes every measurement as a
 // JSON line.
 //
-//	go run ./bench -quick            the quick form (under 3 minutes)
+//	go run ./bench -quick            the quick form (fewer cases, shorter runs)
 //	go run ./bench                   the full form
 //	go run ./bench -only 'download'  only the workloads whose name matches
 //
@@ -97,7 +97,7 @@ var files = []struct {
 func main() {
 	var c config
 	var only string
-	flag.BoolVar(&c.quick, "quick", false, "the quick form: fewer cases and shorter runs (under 3 minutes)")
+	flag.BoolVar(&c.quick, "quick", false, "the quick form: fewer cases and shorter runs")
 	flag.IntVar(&c.repeats, "repeats", 3, "repeats of every cell")
 	flag.DurationVar(&c.dur, "duration", 0, "length of a timed run (default 5s, 2s with -quick; whole seconds)")
 	flag.StringVar(&c.work, "work", filepath.Join(os.TempDir(), "refstore-bench"), "scratch directory")
