@@ -202,7 +202,7 @@ func TestRateLimitCluster(t *testing.T) {
 	wg.Wait()
 	t.Logf("concurrent bursts on 2 nodes, limit 20: %d requests passed (overshoot %d) in %s", passed, passed-20, time.Since(burst))
 	for _, n := range c.nodes {
-		if l := n.logs(); strings.Contains(l, "request counters") {
+		if l := n.logs(); strings.Contains(l, "request counter") {
 			t.Fatalf("flushing failed:\n%s", l)
 		}
 	}

@@ -37,7 +37,8 @@ type limits struct {
 	mu       sync.Mutex
 	start    time.Time        // start of the current window
 	known    map[string]int64 // totals the store returned in this window, by key hash
-	inflight map[string]int64 // counts being added to the store
+	inflight map[string]int64 // counts being flushed to the store
+	sending  map[string]int64 // counts being added to the store by Admit, past half a limit
 	pending  map[string]int64 // counted here since the last flush
 	npending int
 	flush    chan struct{}
@@ -61,8 +62,8 @@ type accountLimits struct {
 }
 
 func newLimits() *limits {
-	return &limits{known: map[string]int64{}, pending: map[string]int64{}, flush: make(chan struct{}, 1),
-		uploads: map[string]int{}}
+	return &limits{known: map[string]int64{}, sending: map[string]int64{}, pending: map[string]int64{},
+		flush: make(chan struct{}, 1), uploads: map[string]int{}}
 }
 
 // limitsChanged says the catalog changed: the accounts' limits are read again.
@@ -136,31 +137,39 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 		// The key's first request in this window here: its count so far (before a
 		// restart, or on other nodes) is in the store. When the store fails, the count
 		// starts here, and the next flush brings the store's total.
-		if !s.addNow(ctx, key, 0) {
+		if _, ok := s.addNow(ctx, key, 0); !ok {
 			if _, seen := l.known[key]; !seen {
 				l.known[key] = 0 // not asked again in this window
 			}
 		}
 	}
-	count := l.known[key] + l.inflight[key] + l.pending[key]
+	count := l.count(key)
 	if count < limit && !s.cfg.ExclusiveMetadata && 2*(count+1) >= limit {
 		// Past half its limit, a key is counted in the shared store at once (with what
 		// this node had not flushed yet), so that nodes cannot pass the limit together.
-		moved := l.pending[key]
+		// What is on its way stays in the count the key's other requests here see.
+		moved := l.pending[key] + 1
 		delete(l.pending, key)
-		l.npending -= int(moved)
-		if s.addNow(ctx, key, moved+1) {
-			// The store's total includes this request.
-			if l.known[key]+l.inflight[key]+l.pending[key] > limit {
+		l.npending -= int(moved - 1)
+		l.sending[key] += moved
+		total, ok := s.addNow(ctx, key, moved)
+		if !l.start.Equal(now.Truncate(s.cfg.RateWindow)) {
+			return nil // the window ended meanwhile: this request belonged to the last one
+		}
+		if l.sending[key] -= moved; l.sending[key] == 0 {
+			delete(l.sending, key)
+		}
+		if ok {
+			// The store's total includes this request, and what every node added before
+			// it; what this node counted but has not added yet comes on top.
+			if total+l.inflight[key]+l.pending[key] > limit {
 				return s.throttled(now, limit)
 			}
 			return nil
 		}
-		if l.start.Equal(now.Truncate(s.cfg.RateWindow)) {
-			l.pending[key] += moved
-			l.npending += int(moved)
-		}
-		count = l.known[key] + l.inflight[key] + l.pending[key]
+		l.pending[key] += moved - 1
+		l.npending += int(moved - 1)
+		count = l.count(key)
 	}
 	if count >= limit {
 		return s.throttled(now, limit)
@@ -180,9 +189,14 @@ func (s *Service) throttled(now time.Time, limit int64) error {
 		"Requests throttled. Maximum allowed %d per %s.", limit, formatWindow(s.cfg.RateWindow))
 }
 
-// addNow adds n requests of a key to the store at once and takes its total, releasing
+// count is what a key has used of its window, as far as this node knows.
+func (l *limits) count(key string) int64 {
+	return l.known[key] + l.inflight[key] + l.sending[key] + l.pending[key]
+}
+
+// addNow adds n requests of a key to the store at once and returns its total, releasing
 // l.mu meanwhile. It reports whether the total was taken.
-func (s *Service) addNow(ctx context.Context, key string, n int64) bool {
+func (s *Service) addNow(ctx context.Context, key string, n int64) (int64, bool) {
 	l := s.limits
 	start := l.start
 	l.mu.Unlock()
@@ -193,13 +207,13 @@ func (s *Service) addNow(ctx context.Context, key string, n int64) bool {
 			l.warned.Store(now)
 			s.log.Warn("updating a request counter failed; counting in memory", "err", err)
 		}
-		return false
+		return 0, false
 	}
 	if !l.start.Equal(start) {
-		return false // the window ended meanwhile
+		return 0, false // the window ended meanwhile
 	}
 	l.known[key] = max(l.known[key], totals[key])
-	return true
+	return totals[key], true
 }
 
 // roll starts a new window when now is past the current one. What was not yet flushed
@@ -208,6 +222,7 @@ func (l *limits) roll(now time.Time, window time.Duration) {
 	if start := now.Truncate(window); !start.Equal(l.start) {
 		l.start = start
 		l.known, l.inflight, l.pending, l.npending = map[string]int64{}, nil, map[string]int64{}, 0
+		l.sending = map[string]int64{}
 	}
 }
 
