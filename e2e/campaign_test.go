@@ -73,28 +73,7 @@ func cpCampaign(t *testing.T, b backend, kills int) {
 	if embedded {
 		disk = opts.Data
 	}
-	tn := newTenant(t, c)
-	segs := make([]int64, cpWorkers*cpSegsPer)
-	for i := range segs {
-		segs[i] = crSeg0 + int64(i)
-	}
-	rbUpsert(t, c, map[string]any{"accounts": []map[string]any{{"id": tn.account,
-		"projects": []map[string]any{{"id": projectID, "documents": []map[string]any{{"id": crDoc, "segments": segs}}}}}}})
-	r := &crRun{t: t, c: c, pm: tn.as("pm"), uploaded: map[string]int64{}}
-	for i := range 6 {
-		r.shared = append(r.shared, randomBytes(2000+i*50000))
-	}
-	workers := make([]*crWorker, cpWorkers)
-	for i := range workers {
-		w := &crWorker{id: i, state: map[int64]crSegState{}, src: ccSource(2000 + i)}
-		w.rng = rand.New(w.src)
-		for j := range cpSegsPer {
-			seg := segs[i*cpSegsPer+j]
-			w.segs = append(w.segs, seg)
-			w.state[seg] = crSegState{}
-		}
-		workers[i] = w
-	}
+	r, workers := newCrRun(t, c, cpWorkers, cpSegsPer, 2000)
 	fsck := newCPFsck(t, opts)
 
 	rng := rand.New(ccSource(11))
@@ -148,7 +127,7 @@ func cpCampaign(t *testing.T, b backend, kills int) {
 			c.nodes[i] = c.nodes[i].restart(t)
 		}
 		cpWaitReady(t, c)
-		got := r.verify(tn.account, disk, workers, segs)
+		got := r.verify(disk, workers)
 		totals.add(got)
 		fsck.check(t, c, fmt.Sprintf("after kill %d", round+1))
 		t.Logf("kill %d of nodes %v after %v: %d requests in flight %v (landed %d, not applied %d); %d assets, %d tree files, %d blobs, %d tokens checked; %d inconsistencies",
@@ -164,7 +143,7 @@ func cpCampaign(t *testing.T, b backend, kills int) {
 		time.Sleep(time.Until(lastKill.Add(crTokenTTL)))
 		var blobs map[string][]string
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(250 * time.Millisecond) {
-			blobs = rbBlobHashes(t, disk, tn.account)
+			blobs = rbBlobHashes(t, disk, r.account)
 			if crSameContents(blobs, r.listed) || time.Now().After(deadline) {
 				break
 			}

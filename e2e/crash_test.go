@@ -90,10 +90,12 @@ func (w *crWorker) ack(kind string) {
 
 // crRun is the state shared by the workers.
 type crRun struct {
-	t      *testing.T
-	c      *cluster
-	pm     *session
-	killed atomic.Bool
+	t       *testing.T
+	c       *cluster
+	pm      *session
+	account string
+	segs    []int64 // every worker's segments
+	killed  atomic.Bool
 
 	mu       sync.Mutex
 	uploaded map[string]int64 // every content sent in an upload, landed or not: sha → size
@@ -118,6 +120,34 @@ func (r *crRun) fail(format string, args ...any) {
 	r.errMu.Unlock()
 }
 
+// newCrRun makes a tenant on c with a document of workers×segsPer segments, and the
+// workers that write them (worker i draws from seed+i).
+func newCrRun(t *testing.T, c *cluster, workers, segsPer, seed int) (*crRun, []*crWorker) {
+	tn := newTenant(t, c)
+	segs := make([]int64, workers*segsPer)
+	for i := range segs {
+		segs[i] = crSeg0 + int64(i)
+	}
+	rbUpsert(t, c, map[string]any{"accounts": []map[string]any{{"id": tn.account,
+		"projects": []map[string]any{{"id": projectID, "documents": []map[string]any{{"id": crDoc, "segments": segs}}}}}}})
+	r := &crRun{t: t, c: c, pm: tn.as("pm"), account: tn.account, segs: segs, uploaded: map[string]int64{}}
+	for i := range 6 {
+		r.shared = append(r.shared, randomBytes(2000+i*50000))
+	}
+	ws := make([]*crWorker, workers)
+	for i := range ws {
+		w := &crWorker{id: i, state: map[int64]crSegState{}, src: ccSource(seed + i)}
+		w.rng = rand.New(w.src)
+		for j := range segsPer {
+			seg := segs[i*segsPer+j]
+			w.segs = append(w.segs, seg)
+			w.state[seg] = crSegState{}
+		}
+		ws[i] = w
+	}
+	return r, ws
+}
+
 // TestCrashRecovery runs mixed writes from several goroutines against one embedded
 // server, SIGKILLs it at random instants, restarts it on the same data directory each time
 // and checks: (a) every listed asset downloads completely, with its size, as bytes some
@@ -131,28 +161,7 @@ func TestCrashRecovery(t *testing.T) {
 	n := startNode(t, nodeOptions{Data: data, Args: []string{
 		"--file-token-ttl", crTokenTTL.String(), "--sweep-interval", "250ms"}})
 	c := &cluster{backend: backend{name: "embedded", nodes: 1}, nodes: []*node{n}}
-	tn := newTenant(t, c)
-	segs := make([]int64, crWorkers*crSegsPer)
-	for i := range segs {
-		segs[i] = crSeg0 + int64(i)
-	}
-	rbUpsert(t, c, map[string]any{"accounts": []map[string]any{{"id": tn.account,
-		"projects": []map[string]any{{"id": projectID, "documents": []map[string]any{{"id": crDoc, "segments": segs}}}}}}})
-	r := &crRun{t: t, c: c, pm: tn.as("pm"), uploaded: map[string]int64{}}
-	for i := range 6 {
-		r.shared = append(r.shared, randomBytes(2000+i*50000))
-	}
-	workers := make([]*crWorker, crWorkers)
-	for i := range workers {
-		w := &crWorker{id: i, state: map[int64]crSegState{}, src: ccSource(1000 + i)}
-		w.rng = rand.New(w.src)
-		for j := range crSegsPer {
-			seg := segs[i*crSegsPer+j]
-			w.segs = append(w.segs, seg)
-			w.state[seg] = crSegState{}
-		}
-		workers[i] = w
-	}
+	r, workers := newCrRun(t, c, crWorkers, crSegsPer, 1000)
 
 	rng := rand.New(ccSource(7))
 	start := time.Now()
@@ -194,7 +203,7 @@ func TestCrashRecovery(t *testing.T) {
 		for !n.ready() {
 			time.Sleep(20 * time.Millisecond)
 		}
-		got := r.verify(tn.account, data, workers, segs)
+		got := r.verify(data, workers)
 		totals.add(got)
 		t.Logf("kill %d after %v: %d requests in flight %v (writes landed %d, lost %d); %d assets, %d tree files, %d blobs, %d tokens checked; %d inconsistencies",
 			round+1, delay, pending, kinds, got.landed, got.lost, got.assets, got.files, got.blobs, got.tokens, got.inconsistencies)
@@ -204,7 +213,7 @@ func TestCrashRecovery(t *testing.T) {
 	time.Sleep(time.Until(lastKill.Add(crTokenTTL)))
 	var blobs map[string][]string
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(250 * time.Millisecond) {
-		blobs = rbBlobHashes(t, data, tn.account)
+		blobs = rbBlobHashes(t, data, r.account)
 		if crSameContents(blobs, r.listed) || time.Now().After(deadline) {
 			break
 		}
@@ -442,7 +451,8 @@ func (r *crRun) isDown(err error) bool {
 // verify checks the restarted server against the workers' models and the data directory,
 // and resolves each pending write to what the server shows. An empty data skips the checks
 // of the data directory (for backends that keep no files of their own).
-func (r *crRun) verify(account, data string, workers []*crWorker, segs []int64) crTotals {
+func (r *crRun) verify(data string, workers []*crWorker) crTotals {
+	account, segs := r.account, r.segs
 	t := r.t
 	tot := crTotals{landedBy: map[string]int{}, lostBy: map[string]int{}}
 	bad := func(format string, args ...any) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/refstore/refstore"
 )
@@ -45,22 +46,7 @@ func (s *Store) List(ctx context.Context, fn func(refstore.BlobInfo) error) erro
 // StaleUploads counts the multipart uploads started before the given time, without
 // aborting them.
 func (s *Store) StaleUploads(ctx context.Context, before time.Time) (int, error) {
-	prefix := s.cfg.Prefix + "accounts/"
 	n := 0
-	in := &s3.ListMultipartUploadsInput{Bucket: &s.cfg.Bucket, Prefix: &prefix}
-	for {
-		out, err := s.client.ListMultipartUploads(ctx, in)
-		if err != nil {
-			return n, classify(err)
-		}
-		for _, u := range out.Uploads {
-			if u.Initiated != nil && u.Initiated.Add(time.Second).Before(before) {
-				n++
-			}
-		}
-		if !aws.ToBool(out.IsTruncated) {
-			return n, nil
-		}
-		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
-	}
+	err := s.eachStaleUpload(ctx, before, func(types.MultipartUpload) error { n++; return nil })
+	return n, err
 }

@@ -259,27 +259,38 @@ func (s *Store) Walk(ctx context.Context, fn func(ref refstore.BlobRef, mod time
 // AbortStaleUploads aborts multipart uploads started before the given time: the leftovers
 // of nodes that died mid-upload.
 func (s *Store) AbortStaleUploads(ctx context.Context, before time.Time) (int, error) {
-	prefix := s.cfg.Prefix + "accounts/"
 	n := 0
+	err := s.eachStaleUpload(ctx, before, func(u types.MultipartUpload) error {
+		if _, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.cfg.Bucket,
+			Key: u.Key, UploadId: u.UploadId}); err != nil {
+			return classify(err)
+		}
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// eachStaleUpload calls fn for every multipart upload started before the given time.
+func (s *Store) eachStaleUpload(ctx context.Context, before time.Time, fn func(types.MultipartUpload) error) error {
+	prefix := s.cfg.Prefix + "accounts/"
 	in := &s3.ListMultipartUploadsInput{Bucket: &s.cfg.Bucket, Prefix: &prefix}
 	for {
 		out, err := s.client.ListMultipartUploads(ctx, in)
 		if err != nil {
-			return n, classify(err)
+			return classify(err)
 		}
 		for _, u := range out.Uploads {
 			// Dates are to the second: an upload listed as initiated at t may have started
 			// up to a second later, and must not be taken for a stale one.
 			if u.Initiated != nil && u.Initiated.Add(time.Second).Before(before) {
-				if _, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.cfg.Bucket,
-					Key: u.Key, UploadId: u.UploadId}); err != nil {
-					return n, classify(err)
+				if err := fn(u); err != nil {
+					return err
 				}
-				n++
 			}
 		}
 		if !aws.ToBool(out.IsTruncated) {
-			return n, nil
+			return nil
 		}
 		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
 	}
