@@ -566,6 +566,27 @@ func skRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
+// skHeap reads the server's Go heap in use from its /metrics, to tell growth of the Go
+// heap from growth outside it (SQLite's page caches, the allocator's free pages).
+func skHeap(base string) (int64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int64(f), err
+		}
+	}
+	return 0, fmt.Errorf("no go_memstats_heap_inuse_bytes in %s/metrics", base)
+}
+
 func skPercentile(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
 		return 0
@@ -658,8 +679,8 @@ func TestLoadSoak(t *testing.T) {
 	// while the bounded caches (sessions, segments, headers, SQLite pages) filled.
 	warmup, tail := duration/2, duration/5
 	type sample struct {
-		at  time.Duration
-		rss int64
+		at        time.Duration
+		rss, heap int64
 	}
 	var samples []sample
 	stopSampling := make(chan struct{})
@@ -671,7 +692,8 @@ func TestLoadSoak(t *testing.T) {
 		defer tick.Stop()
 		for {
 			if rss, err := skRSS(n.pid()); err == nil {
-				samples = append(samples, sample{time.Since(start), rss})
+				heap, _ := skHeap(n.url)
+				samples = append(samples, sample{time.Since(start), rss, heap})
 			}
 			select {
 			case <-stopSampling:
@@ -803,6 +825,18 @@ func TestLoadSoak(t *testing.T) {
 		last = s.rss
 	}
 	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+	// The peak of each tenth of the run shows the shape: a plateau, or a slope.
+	var tenths, heapTenths []string
+	for i := range 10 {
+		var p, h int64
+		for _, s := range samples {
+			if s.at >= elapsed*time.Duration(i)/10 && s.at < elapsed*time.Duration(i+1)/10 {
+				p, h = max(p, s.rss), max(h, s.heap)
+			}
+		}
+		tenths = append(tenths, fmt.Sprintf("%.0f", float64(p)/(1<<20)))
+		heapTenths = append(heapTenths, fmt.Sprintf("%.0f", float64(h)/(1<<20)))
+	}
 	lines = append(lines,
 		fmt.Sprintf("clients: %d, each a user with its own API key; run: %v; requests: %d (%.0f/s), %.0f MiB/s downloaded",
 			clients, elapsed.Round(time.Millisecond), total, float64(total)/elapsed.Seconds(), float64(all.bytes)/(1<<20)/elapsed.Seconds()),
@@ -811,6 +845,8 @@ func TestLoadSoak(t *testing.T) {
 			verified, lost, corrupted, extra),
 		fmt.Sprintf("server RSS (blob cache %d MiB; sampled every 1 s, %d samples): peak of the warm-up (first %v) %s; peak of the last %v %s; peak of the run %s (at %v); at the end %s; VmHWM %s",
 			skBlobCache>>20, len(samples), warmup, mib(warmPeak), tail, mib(endPeak), mib(runPeak), runAt.Round(time.Second), mib(last), mib(hwm)),
+		"server RSS, peak of each tenth of the run (MiB): "+strings.Join(tenths, " "),
+		"server Go heap in use, peak of each tenth of the run (MiB): "+strings.Join(heapTenths, " "),
 		"fsck after the soak: "+fsck.summary(),
 	)
 	figReport(t, fmt.Sprintf("load soak, embedded, %v", duration), lines)
