@@ -148,15 +148,15 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 		// Past half its limit, a key is counted in the shared store at once (with what
 		// this node had not flushed yet), so that nodes cannot pass the limit together.
 		// What is on its way stays in the count the key's other requests here see.
-		moved := l.pending[key] + 1
+		moved := l.pending[key]
 		delete(l.pending, key)
-		l.npending -= int(moved - 1)
-		l.sending[key] += moved
-		total, ok := s.addNow(ctx, key, moved)
+		l.npending -= int(moved)
+		l.sending[key] += moved + 1
+		total, ok := s.addNow(ctx, key, moved+1)
 		if !l.start.Equal(now.Truncate(s.cfg.RateWindow)) {
 			return nil // the window ended meanwhile: this request belonged to the last one
 		}
-		if l.sending[key] -= moved; l.sending[key] == 0 {
+		if l.sending[key] -= moved + 1; l.sending[key] == 0 {
 			delete(l.sending, key)
 		}
 		if ok {
@@ -167,8 +167,8 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 			}
 			return nil
 		}
-		l.pending[key] += moved - 1
-		l.npending += int(moved - 1)
+		l.pending[key] += moved
+		l.npending += int(moved)
 		count = l.count(key)
 	}
 	if count >= limit {
