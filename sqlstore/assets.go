@@ -17,7 +17,7 @@ import (
 func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload) (_ string, err error) {
 	defer classify(&err)
 	var key string
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// An existing blob is reused, and revived if it was marked as garbage.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (account_id, sha256, blob_key, size, created)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, sha256) DO UPDATE SET garbage_since = NULL`,
@@ -76,7 +76,7 @@ func splitFolders(s string) []string {
 func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time) (_ []refstore.ContentID, err error) {
 	defer classify(&err)
 	var ids []refstore.ContentID
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return scanAll(ctx, tx, `DELETE FROM uploads WHERE expires <= $1 RETURNING account_id, sha256`,
 			[]any{millis(now)}, func(r *sql.Rows) error {
 				var id refstore.ContentID
@@ -96,7 +96,7 @@ func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time) (_ []re
 //     modification date strictly after the previous one so that `v` always changes.
 func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, previous *refstore.Asset, err error) {
 	defer classify(&err)
-	err = s.inTxAnnounce(ctx, segmentChange(p.Account, p.Segment.ID), func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, segmentChange(p.Account, p.Segment.ID), func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE uploads SET expires = expires
 			WHERE hash = $1 AND account_id = $2 AND user_id = $3 AND expires > $4`,
 			p.UploadHash, p.Account, p.UserID, millis(p.Now))
@@ -249,7 +249,7 @@ func segmentAssets(ctx context.Context, q queryer, account string, segmentIDs []
 func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int64, addr *refstore.Address) (_ []refstore.Asset, err error) {
 	defer classify(&err)
 	var deleted []refstore.Asset
-	err = s.inTxAnnounce(ctx, segmentChange(account, segmentID), func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, segmentChange(account, segmentID), func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2`,
 			account, segmentID); err != nil {
 			return err
@@ -302,7 +302,7 @@ func (s *Store) CollectGarbage(ctx context.Context, candidates []refstore.Conten
 	defer classify(&err)
 	marked := millis(now)
 	if candidates == nil {
-		if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE blobs SET garbage_since = $1 WHERE garbage_since IS NULL AND `+unreferenced, marked)
 			return err
 		}); err != nil {
@@ -310,7 +310,7 @@ func (s *Store) CollectGarbage(ctx context.Context, candidates []refstore.Conten
 		}
 	}
 	for _, c := range candidates {
-		if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE blobs SET garbage_since = $3
 				WHERE account_id = $1 AND sha256 = $2 AND garbage_since IS NULL AND `+unreferenced,
 				c.Account, c.SHA256, marked)
@@ -326,7 +326,7 @@ func (s *Store) CollectGarbage(ctx context.Context, candidates []refstore.Conten
 func (s *Store) purgeGarbage(ctx context.Context, cutoff int64) ([]refstore.BlobRef, error) {
 	const purge = `DELETE FROM blobs WHERE garbage_since <= $1 AND ` + unreferenced + ` RETURNING account_id, blob_key`
 	var refs []refstore.BlobRef
-	err := s.inTx(ctx, func(tx *sql.Tx) error { return collectKeys(ctx, tx, &refs, purge, cutoff) })
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return collectKeys(ctx, tx, &refs, purge, cutoff) })
 	if !isForeignKeyViolation(err) {
 		return refs, err
 	}
@@ -343,7 +343,7 @@ func (s *Store) purgeGarbage(ctx context.Context, cutoff int64) ([]refstore.Blob
 	}
 	refs = nil
 	for _, c := range due {
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			return collectKeys(ctx, tx, &refs, `DELETE FROM blobs WHERE account_id = $1 AND sha256 = $2
 				AND garbage_since <= $3 AND `+unreferenced+` RETURNING account_id, blob_key`, c.Account, c.SHA256, cutoff)
 		})
@@ -397,7 +397,7 @@ func (s *Store) ContentBlob(ctx context.Context, c refstore.ContentID) (key stri
 func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, previous *refstore.Asset, err error) {
 	defer classify(&err)
 	a := *in
-	err = s.inTxAnnounce(ctx, segmentChange(a.Account, a.SegmentID), func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, segmentChange(a.Account, a.SegmentID), func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2 AND document_id = $3`,
 			a.Account, a.SegmentID, a.DocumentID)
 		if err != nil {

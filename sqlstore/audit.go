@@ -64,7 +64,7 @@ func randomAuditID() int64 {
 func (s *Store) RecordAudit(ctx context.Context, ev *refstore.AuditEvent) (err error) {
 	defer classify(&err)
 	row := *ev
-	return s.inTx(ctx, func(tx *sql.Tx) error { return insertAudit(ctx, tx, &row) })
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return insertAudit(ctx, tx, &row) })
 }
 
 // AuditLog lists rows newest first (by time, then id), filtered and paginated.
@@ -120,7 +120,7 @@ func (s *Store) AuditLog(ctx context.Context, f refstore.AuditFilter) (_ []refst
 func (s *Store) PruneAudit(ctx context.Context, before time.Time) (_ int64, err error) {
 	defer classify(&err)
 	var n int64
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE at < $1`, before.UnixNano())
 		if err == nil {
 			n, err = res.RowsAffected()

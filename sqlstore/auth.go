@@ -24,7 +24,7 @@ func (s *Store) UserByKey(ctx context.Context, account, keyHash string) (_ int64
 // AddAPIKey adds a key to a user. Adding the same key to the same user again is a no-op.
 func (s *Store) AddAPIKey(ctx context.Context, k refstore.APIKey) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := addKey(ctx, tx, k); err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func (s *Store) AccountAPIKeys(ctx context.Context, account string) (_ []refstor
 func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, id string) (err error) {
 	defer classify(&err)
 	var n int64
-	err = s.inTxAnnounce(ctx, catalogChange(), func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, catalogChange(), func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM api_keys WHERE account_id = $1 AND user_id = $2 AND id = $3`,
 			account, userID, id)
 		if err == nil {
@@ -114,7 +114,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, 
 
 func (s *Store) CreateSession(ctx context.Context, ss refstore.Session) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, account_id, user_id, key_hash, created, last_used)
 			VALUES ($1, $2, $3, $4, $5, $6)`, ss.Hash, ss.Account, ss.UserID, ss.KeyHash, millis(ss.Created), millis(ss.LastUsed))
 		if err != nil {
@@ -158,7 +158,7 @@ func (s *Store) Session(ctx context.Context, hash string) (_ refstore.Session, e
 
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_used = $2 WHERE hash = $1 AND last_used < $2`, hash, millis(at))
 		return err
 	})
@@ -167,7 +167,7 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) (er
 func (s *Store) DeleteSession(ctx context.Context, hash string) (err error) {
 	defer classify(&err)
 	return s.inTxAnnounce(ctx, refstore.Change{Kind: refstore.ChangeSession, Stripe: refstore.CatalogStripe, Session: hash},
-		func(tx *sql.Tx) error {
+		func(ctx context.Context, tx *sql.Tx) error {
 			var keyHash string
 			err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE hash = $1 RETURNING key_hash`, hash).Scan(&keyHash)
 			if errors.Is(err, sql.ErrNoRows) {
@@ -182,7 +182,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) (err error) {
 func (s *Store) DeleteSessionsIdleSince(ctx context.Context, before time.Time) (_ int64, err error) {
 	defer classify(&err)
 	var n int64
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE last_used < $1`, millis(before))
 		if err == nil {
 			n, err = res.RowsAffected()

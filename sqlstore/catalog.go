@@ -14,7 +14,7 @@ import (
 // project or document only while it holds no assets (their files live under its folder).
 func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []refstore.APIKey) (err error) {
 	defer classify(&err)
-	return s.inTxAnnounce(ctx, catalogChange(), func(tx *sql.Tx) error {
+	return s.inTxAnnounce(ctx, catalogChange(), func(ctx context.Context, tx *sql.Tx) error {
 		for i := range c.Accounts {
 			if err := upsertAccount(ctx, tx, &c.Accounts[i]); err != nil {
 				return err
@@ -428,7 +428,7 @@ func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) (_ []refstore
 	}
 	var n int64
 	var blobs []refstore.BlobRef
-	err = s.inTxAnnounce(ctx, catalogChange(), func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, catalogChange(), func(ctx context.Context, tx *sql.Tx) error {
 		for _, q := range before {
 			if _, err := tx.ExecContext(ctx, q, e.Account); err != nil {
 				return err

@@ -28,9 +28,9 @@ func catalogChange() refstore.Change {
 
 // inTxAnnounce runs fn in a write transaction and, on a shared store, announces c at its
 // end, in the same transaction: the epoch's row is locked only for the last moment.
-func (s *Store) inTxAnnounce(ctx context.Context, c refstore.Change, fn func(tx *sql.Tx) error) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := fn(tx); err != nil {
+func (s *Store) inTxAnnounce(ctx context.Context, c refstore.Change, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := fn(ctx, tx); err != nil {
 			return err
 		}
 		if s.feedURL == "" {
