@@ -107,6 +107,8 @@ type AuthStore interface {
 	CreateSession(ctx context.Context, s Session) error
 	// Session finds a session by token hash; CodeUnauthorized when there is none.
 	Session(ctx context.Context, hash string) (Session, error)
+	// TouchSession records a use of a session at at (last uses never move back);
+	// CodeUnauthorized when the session no longer exists (swept, logged out, revoked).
 	TouchSession(ctx context.Context, hash string, at time.Time) error
 	DeleteSession(ctx context.Context, hash string) error
 	DeleteSessionsIdleSince(ctx context.Context, before time.Time) (int64, error)

@@ -38,6 +38,8 @@ func (s *Service) Login(ctx context.Context, account, key string) (string, error
 
 // touchInterval is how stale a session's last use may get in the store before a request
 // writes it again: sliding expiry is exact to within this, without a write per request.
+// The store's record of a session's last use therefore lags the real one by up to this
+// much, which the sweeper leaves as a margin (see Sweep).
 func (s *Service) touchInterval() (d time.Duration) {
 	return min(s.cfg.TokenTTL/60, 30*time.Second)
 }
@@ -78,7 +80,7 @@ func (s *Service) Authenticate(ctx context.Context, token, account string) (refs
 			// A full or read-only disk must not stop reads: the use is recorded later.
 			persisted = sess.LastUsed
 		} else if err != nil {
-			return refstore.Principal{}, err
+			return refstore.Principal{}, err // CodeUnauthorized: it ended since it was read
 		} else {
 			persisted = now
 		}
@@ -110,8 +112,15 @@ func (s *Service) useCachedSession(ctx context.Context, sum [32]byte, cs *cached
 		return refstore.Principal{}, errUnauthorized("Token invalid or expired."), true
 	}
 	if cs.touch(now, s.touchInterval()) {
-		// A full or read-only disk must not stop reads (see Authenticate).
-		if err := s.meta.TouchSession(ctx, cs.principal.SessionHash, now); err != nil && refstore.ErrorCode(err) != refstore.CodeStorageFull {
+		// A full or read-only disk must not stop reads (see Authenticate). A session the
+		// store no longer has is gone, whatever the cache says.
+		err := s.meta.TouchSession(ctx, cs.principal.SessionHash, now)
+		switch refstore.ErrorCode(err) {
+		case "", refstore.CodeStorageFull:
+		case refstore.CodeUnauthorized:
+			s.cache.dropSession(sum)
+			return refstore.Principal{}, err, true
+		default:
 			return refstore.Principal{}, err, true
 		}
 	}

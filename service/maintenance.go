@@ -89,7 +89,9 @@ func (s *Service) SweepOrphans(ctx context.Context) (RecoveryReport, error) {
 // traffic and on several nodes at once.
 func (s *Service) Sweep(ctx context.Context) error {
 	now := s.now()
-	if _, err := s.meta.DeleteSessionsIdleSince(ctx, now.Add(-s.cfg.TokenTTL)); err != nil {
+	// A session's recorded last use lags its real one by up to the touch interval: only
+	// what is idle for longer than the lifetime plus that margin is surely expired.
+	if _, err := s.meta.DeleteSessionsIdleSince(ctx, now.Add(-s.cfg.TokenTTL-s.touchInterval())); err != nil {
 		return err
 	}
 	expired, err := s.meta.DeleteExpiredUploads(ctx, now)

@@ -156,11 +156,22 @@ func (s *Store) Session(ctx context.Context, hash string) (_ refstore.Session, e
 	return ss, err
 }
 
+// TouchSession records a use of a session. It matches the session by its hash alone and
+// never moves last_used back, so that no row changed means no session: CodeUnauthorized.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) (err error) {
 	defer classify(&err)
 	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_used = $2 WHERE hash = $1 AND last_used < $2`, hash, millis(at))
-		return err
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET last_used = CASE WHEN last_used < $2 THEN $2 ELSE last_used END
+			WHERE hash = $1`, hash, millis(at))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return refstore.Errorf(refstore.CodeUnauthorized, "Token invalid or expired.")
+		}
+		return nil
 	})
 }
 

@@ -916,9 +916,8 @@ func testSessions(t *testing.T, s *Store) {
 	if got, _ := s.Session(ctx, "sess"); !got.LastUsed.Equal(ms(10 * time.Minute)) {
 		t.Fatalf("touch moved last use back to %v", got.LastUsed)
 	}
-	if err := s.TouchSession(ctx, "unknown", ms(time.Hour)); err != nil {
-		t.Fatalf("touching an unknown session: %v", err)
-	}
+	// A touch that finds no session says so: the session is gone.
+	wantCode(t, s.TouchSession(ctx, "unknown", ms(time.Hour)), refstore.CodeUnauthorized)
 
 	// Idle sessions: last used strictly before the cut-off go.
 	for i, h := range []string{"idle", "edge", "busy"} {
@@ -948,6 +947,7 @@ func testSessions(t *testing.T, s *Store) {
 	}
 	_, err = s.Session(ctx, "sess")
 	wantCode(t, err, refstore.CodeUnauthorized)
+	wantCode(t, s.TouchSession(ctx, "sess", ms(time.Hour)), refstore.CodeUnauthorized)
 	if _, err := s.Session(ctx, "busy"); err != nil {
 		t.Fatalf("DeleteSession removed another session: %v", err)
 	}
