@@ -133,6 +133,7 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.roll(now, s.cfg.RateWindow)
+	window := l.start // this request's window: now's, or a later one another request began
 	if _, seen := l.known[key]; !seen {
 		// The key's first request in this window here: its count so far (before a
 		// restart, or on other nodes) is in the store. When the store fails, the count
@@ -153,7 +154,7 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 		l.npending -= int(moved)
 		l.sending[key] += moved + 1
 		total, ok := s.addNow(ctx, key, moved+1)
-		if !l.start.Equal(now.Truncate(s.cfg.RateWindow)) {
+		if !l.start.Equal(window) {
 			return nil // the window ended meanwhile: this request belonged to the last one
 		}
 		if l.sending[key] -= moved + 1; l.sending[key] == 0 {
@@ -217,9 +218,12 @@ func (s *Service) addNow(ctx context.Context, key string, n int64) (int64, bool)
 }
 
 // roll starts a new window when now is past the current one. What was not yet flushed
-// belongs to the window that ended, and is dropped.
+// belongs to the window that ended, and is dropped. Windows only move forward: a request
+// that read the clock before a boundary and takes the lock after another began the next
+// window counts in that one (bringing the older window back would drop what is pending in
+// the newer one).
 func (l *limits) roll(now time.Time, window time.Duration) {
-	if start := now.Truncate(window); !start.Equal(l.start) {
+	if start := now.Truncate(window); start.After(l.start) {
 		l.start = start
 		l.known, l.inflight, l.pending, l.npending = map[string]int64{}, nil, map[string]int64{}, 0
 		l.sending = map[string]int64{}

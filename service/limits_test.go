@@ -123,3 +123,28 @@ func TestUploadsPerKeyCap(t *testing.T) {
 		t.Fatalf("slots left: %v", s.limits.uploads)
 	}
 }
+
+// Windows only move forward. A request reads the clock before it takes the lock, so one
+// that read it just before a window boundary can take the lock after one that read it just
+// after: it must count in the newer window, not bring the older one back (which dropped
+// the counts pending in the newer one, and let the key through again).
+func TestRateLimitWindowOnlyMovesForward(t *testing.T) {
+	s, now := limitService(t, t.TempDir(), Config{RateLimit: 3})
+	ctx := context.Background()
+	p := refstore.Principal{Account: "acme", KeyHash: "k1"}
+	boundary := now.Truncate(time.Hour).Add(time.Hour) // 11:00
+	*now = boundary.Add(time.Second)
+	for range 2 {
+		if err := s.Admit(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	*now = boundary.Add(-time.Millisecond) // read before the boundary, locked after
+	if err := s.Admit(ctx, p); err != nil {
+		t.Fatalf("the late request: %v", err)
+	}
+	*now = boundary.Add(2 * time.Second)
+	if err := s.Admit(ctx, p); refstore.ErrorCode(err) != refstore.CodeRateLimited {
+		t.Fatalf("4th request of the window: %v; want it throttled (3 counted since %s)", err, boundary.Format("15:04"))
+	}
+}
