@@ -182,6 +182,13 @@ type AssetStore interface {
 	// records of all blobs marked at least grace ago and returns their keys, for the blob
 	// store to delete. A grace period lets readers that found a blob just before it lost
 	// its last reference finish reading; a new upload of the same bytes revives a blob.
+	//
+	// Every method that removes a reference to a blob (DeleteExpiredUploads, Attach over
+	// other bytes, DeleteAssets, ImportAsset's replacement, RemoveEntry) marks the blobs
+	// it left unreferenced in its own transaction: a blob never stays unreferenced and
+	// unmarked, whatever happens to the process after the commit, so a purge (empty
+	// candidates) removes every unreferenced blob once its grace has passed. Candidates
+	// and the full scan are for blobs that earlier versions left unmarked.
 	CollectGarbage(ctx context.Context, candidates []ContentID, now time.Time, grace time.Duration) ([]BlobRef, error)
 	// BlobKnown reports whether a blob is recorded, for sweeping leftovers.
 	BlobKnown(ctx context.Context, ref BlobRef) (bool, error)

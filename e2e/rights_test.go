@@ -286,6 +286,7 @@ const (
 	mxAdminRevokeKey
 	mxAdminUsage
 	mxAdminAudit
+	mxAdminSweep
 	mxHealthz
 	mxReadyz
 	mxMetrics
@@ -329,6 +330,7 @@ var mxRoutes = []struct {
 	{mxAdminDeleteAccount, "DELETE /admin/v1/accounts/{account}", mxNeedAdmin, false, 204},
 	{mxAdminUsage, "GET /admin/v1/accounts/{account}/usage", mxNeedAdmin, false, 0},
 	{mxAdminAudit, "GET /admin/v1/audit", mxNeedAdmin, false, 0},
+	{mxAdminSweep, "POST /admin/v1/sweep", mxNeedAdmin, false, 0},
 	{mxAdminDeleteEntry, "DELETE /admin/v1/accounts/{account}/{kind}/{id}", mxNeedAdmin, false, 204},
 	{mxAdminDeleteGrant, "DELETE …/users/{userId}/grants/{target}", mxNeedAdmin, false, 204},
 	{mxAdminIssueKey, "POST …/users/{userId}/keys", mxNeedAdmin, false, 0},
@@ -865,6 +867,8 @@ func (mx *rightsMatrix) adminCell(r mxRow, c mxCaller, h http.Header) *response 
 		return do(t, mx.c, "GET", base+"/usage", h, nil)
 	case mxAdminAudit:
 		return do(t, mx.c, "GET", "/admin/v1/audit?account="+acct, h, nil)
+	case mxAdminSweep:
+		return do(t, mx.c, "POST", "/admin/v1/sweep", h, nil)
 	}
 	t.Fatalf("no request for %s", r.label)
 	return nil

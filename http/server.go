@@ -105,6 +105,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	admin("GET /admin/v1/accounts/{account}/users/{userId}/keys", s.listKeys)
 	admin("DELETE /admin/v1/accounts/{account}/users/{userId}/keys/{keyId}", s.revokeKey)
 	admin("GET /admin/v1/audit", s.auditLog)
+	admin("POST /admin/v1/sweep", s.sweep)
 
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)

@@ -112,7 +112,7 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 			s.deleteBlob(ctx, ref)
 		}
 	case refstore.EntryProject, refstore.EntryDocument, refstore.EntrySegment, refstore.EntryUser:
-		s.collect(ctx, nil)
+		s.collect(ctx)
 	}
 	return nil
 }

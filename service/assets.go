@@ -113,7 +113,7 @@ func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.
 	s.segmentChanged(p.Account, asset.SegmentID)
 	unlock()
 	if previous != nil && previous.SHA256 != asset.SHA256 {
-		s.collect(ctx, []refstore.ContentID{{Account: p.Account, SHA256: previous.SHA256}})
+		s.collect(ctx)
 	}
 	return asset, nil
 }
@@ -129,16 +129,20 @@ func (s *Service) place(ctx context.Context, a *refstore.Asset) {
 	}
 }
 
-// collect deletes the bytes of contents nothing references any more.
-func (s *Service) collect(ctx context.Context, candidates []refstore.ContentID) {
-	refs, err := s.meta.CollectGarbage(ctx, candidates, s.now(), s.cfg.DeleteGrace)
+// collect deletes the bytes that lost their last reference at least the delete grace ago,
+// and says how many went. The write that unreferenced them marked them in its own
+// transaction (see refstore.AssetStore.CollectGarbage), so what a failure here leaves is
+// found by the sweeper's next pass.
+func (s *Service) collect(ctx context.Context) int {
+	refs, err := s.meta.CollectGarbage(ctx, []refstore.ContentID{}, s.now(), s.cfg.DeleteGrace)
 	if err != nil {
 		s.log.Warn("collecting unreferenced blobs failed; the sweeper will retry", "err", err)
-		return
+		return 0
 	}
 	for _, ref := range refs {
 		s.deleteBlob(ctx, ref)
 	}
+	return len(refs)
 }
 
 // OpenAsset finds an asset by address and opens its bytes.
@@ -233,18 +237,16 @@ func (s *Service) Delete(ctx context.Context, p refstore.Principal, sc refstore.
 		unlock()
 		return 0, err
 	}
-	var candidates []refstore.ContentID
 	for i := range deleted {
 		if s.mirror != nil {
 			if err := s.mirror.Remove(ctx, &deleted[i]); err != nil {
 				s.log.Error("updating the reference-material tree failed", "account", p.Account, "asset", deleted[i].ID, "err", err)
 			}
 		}
-		candidates = append(candidates, refstore.ContentID{Account: p.Account, SHA256: deleted[i].SHA256})
 	}
 	unlock()
-	if len(candidates) > 0 {
-		s.collect(ctx, candidates)
+	if len(deleted) > 0 {
+		s.collect(ctx)
 	}
 	return len(deleted), nil
 }

@@ -45,7 +45,7 @@ func TestSweepLeavesSessionsInUse(t *testing.T) {
 	*now = t0.Add(29 * time.Second) // within the touch interval (30 s): not written to the store
 	wantAuth(t, s, token, "", "29 s later")
 	*now = t0.Add(30*time.Minute + time.Second)
-	if err := s.Sweep(t.Context()); err != nil {
+	if _, err := s.Sweep(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	wantAuth(t, s, token, "", "29 min 32 s after its last use")

@@ -89,7 +89,7 @@ func (s *Service) ImportAsset(ctx context.Context, a refstore.Asset, open func()
 			s.deleteBlob(ctx, refstore.BlobRef{Account: a.Account, Key: key})
 		}
 		if previous != nil && previous.SHA256 != asset.SHA256 {
-			s.collect(ctx, []refstore.ContentID{{Account: a.Account, SHA256: previous.SHA256}})
+			s.collect(ctx)
 		}
 		res.Asset, res.Replaced = asset, previous
 		return res, nil

@@ -77,13 +77,17 @@ func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time) (_ []re
 	defer classify(&err)
 	var ids []refstore.ContentID
 	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return scanAll(ctx, tx, `DELETE FROM uploads WHERE expires <= $1 RETURNING account_id, sha256`,
+		ids = nil
+		if err := scanAll(ctx, tx, `DELETE FROM uploads WHERE expires <= $1 RETURNING account_id, sha256`,
 			[]any{millis(now)}, func(r *sql.Rows) error {
 				var id refstore.ContentID
 				err := r.Scan(&id.Account, &id.SHA256)
 				ids = append(ids, id)
 				return err
-			})
+			}); err != nil {
+			return err
+		}
+		return markUnreferenced(ctx, tx, now, ids)
 	})
 	return ids, err
 }
@@ -151,6 +155,11 @@ func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, pre
 		}
 		if err != nil {
 			return err
+		}
+		if previous != nil && previous.SHA256 != a.SHA256 {
+			if err := markUnreferenced(ctx, tx, p.Now, []refstore.ContentID{{Account: p.Account, SHA256: previous.SHA256}}); err != nil {
+				return err
+			}
 		}
 		asset = a
 		return recordAudit(ctx, tx, auditEvent(ctx), func(ev *refstore.AuditEvent) {
@@ -258,6 +267,8 @@ func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int6
 		if err != nil {
 			return err
 		}
+		deleted = nil
+		var contents []refstore.ContentID
 		for _, a := range all {
 			if addr != nil && !a.Address.Equal(*addr) {
 				continue
@@ -266,6 +277,10 @@ func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int6
 				return err
 			}
 			deleted = append(deleted, a)
+			contents = append(contents, refstore.ContentID{Account: account, SHA256: a.SHA256})
+		}
+		if err := markUnreferenced(ctx, tx, time.Now(), contents); err != nil {
+			return err
 		}
 		return recordAudit(ctx, tx, auditEvent(ctx), func(ev *refstore.AuditEvent) {
 			ev.Count = int64(len(deleted))
@@ -294,10 +309,42 @@ func (s *Store) AssetSegments(ctx context.Context, fn func(account string, segme
 const unreferenced = `NOT EXISTS (SELECT 1 FROM assets a WHERE a.account_id = blobs.account_id AND a.sha256 = blobs.sha256)
 	AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.account_id = blobs.account_id AND u.sha256 = blobs.sha256)`
 
+// markUnreferenced marks as garbage, at at, those of contents that nothing references any
+// more. Every transaction that removes a reference to a blob calls it (or
+// markAccountUnreferenced) before it commits, so that a blob that lost its last reference
+// is marked by the same commit: no crash, shutdown or failed request between the two can
+// leave an unreferenced blob that only a full scan would find. The purge of CollectGarbage
+// then removes every marked blob once its grace has passed.
+func markUnreferenced(ctx context.Context, tx *sql.Tx, at time.Time, contents []refstore.ContentID) error {
+	seen := make(map[refstore.ContentID]bool, len(contents))
+	for _, c := range contents {
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		if _, err := tx.ExecContext(ctx, `UPDATE blobs SET garbage_since = $3
+			WHERE account_id = $1 AND sha256 = $2 AND garbage_since IS NULL AND `+unreferenced,
+			c.Account, c.SHA256, millis(at)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markAccountUnreferenced marks every blob of an account that nothing references, for the
+// removals whose foreign keys cascade to assets or uploads (catalog entries).
+func markAccountUnreferenced(ctx context.Context, tx *sql.Tx, account string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE blobs SET garbage_since = $2
+		WHERE account_id = $1 AND garbage_since IS NULL AND `+unreferenced, account, millis(at))
+	return err
+}
+
 // CollectGarbage marks unreferenced candidates and removes the blobs marked at least grace
-// ago. The foreign keys from assets and uploads make a concurrent new reference fail a
-// removal rather than dangle; such a blob is kept (and revived by the upload that
-// referenced it).
+// ago. The writes that unreference blobs mark them themselves (markUnreferenced); the
+// candidates are a second chance, and nil a full scan, for blobs unreferenced by earlier
+// versions that did not. The foreign keys from assets and uploads make a concurrent new
+// reference fail a removal rather than dangle; such a blob is kept (and revived by the
+// upload that referenced it).
 func (s *Store) CollectGarbage(ctx context.Context, candidates []refstore.ContentID, now time.Time, grace time.Duration) (_ []refstore.BlobRef, err error) {
 	defer classify(&err)
 	marked := millis(now)
@@ -469,22 +516,25 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, pre
 			_, err = tx.ExecContext(ctx, `UPDATE assets SET size = $3, sha256 = $4, content_type = $5, created = $6, modified = $7
 				WHERE account_id = $1 AND id = $2`, a.Account, a.ID, a.Size, a.SHA256, a.ContentType,
 				int64(a.Created), int64(a.Modified))
-			if err != nil {
-				return err
-			}
-			return recordImport(ctx, tx, &a, previous)
 		case previous != nil:
 			if _, err := tx.ExecContext(ctx, `DELETE FROM assets WHERE account_id = $1 AND id = $2`,
 				a.Account, previous.ID); err != nil {
 				return err
 			}
+			fallthrough
+		default:
+			_, err = tx.ExecContext(ctx, `INSERT INTO assets (account_id, id, segment_id, locale, folders, name, size,
+				sha256, content_type, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				a.Account, a.ID, a.SegmentID, a.Locale, a.FolderPath(), a.Name, a.Size, a.SHA256, a.ContentType,
+				int64(a.Created), int64(a.Modified))
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO assets (account_id, id, segment_id, locale, folders, name, size,
-			sha256, content_type, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			a.Account, a.ID, a.SegmentID, a.Locale, a.FolderPath(), a.Name, a.Size, a.SHA256, a.ContentType,
-			int64(a.Created), int64(a.Modified))
 		if err != nil {
 			return err
+		}
+		if previous != nil && previous.SHA256 != a.SHA256 {
+			if err := markUnreferenced(ctx, tx, time.Now(), []refstore.ContentID{{Account: a.Account, SHA256: previous.SHA256}}); err != nil {
+				return err
+			}
 		}
 		return recordImport(ctx, tx, &a, previous)
 	})

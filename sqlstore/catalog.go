@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/refstore/refstore"
 )
@@ -450,6 +451,13 @@ func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) (_ []refstore
 		}
 		if n == 0 {
 			return refstore.Errorf(refstore.CodeNotFound, "%s not found.", what)
+		}
+		switch e.Kind {
+		case refstore.EntryUser, refstore.EntryProject, refstore.EntryDocument, refstore.EntrySegment:
+			// The cascade took assets (or a user's uploads) with it.
+			if err := markAccountUnreferenced(ctx, tx, e.Account, time.Now()); err != nil {
+				return err
+			}
 		}
 		return recordAudit(ctx, tx, auditEvent(ctx), nil)
 	})

@@ -101,6 +101,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"DeleteAssets", testDeleteAssets},
 		{"CollectGarbage", testCollectGarbage},
 		{"CollectGarbageGrace", testCollectGarbageGrace},
+		{"UnreferencingWritesMark", testUnreferencingWritesMark},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"DeleteExpiredUploads", testDeleteExpiredUploads},
 		{"AssetSegments", testAssetSegments},
@@ -1433,6 +1434,30 @@ func testCollectGarbage(t *testing.T, s *Store) {
 	if _, err := s.DeleteAssets(ctx, "acme", 1002, nil); err != nil {
 		t.Fatal(err)
 	}
+	// The writes that left blobs unreferenced marked them, and only them.
+	marked := map[string]bool{}
+	if err := s.BlobRecords(ctx, func(r refstore.BlobRecord) error {
+		marked[r.Account+"/"+r.Key] = !r.GarbageSince.IsZero()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []refstore.BlobRef{{Account: "acme", Key: orphan.BlobKey}, {Account: "acme", Key: deleted.BlobKey},
+		{Account: "other", Key: theirs.BlobKey}} {
+		if !marked[ref.Account+"/"+ref.Key] {
+			t.Errorf("blob %v lost its last reference but is not marked", ref)
+		}
+	}
+	for _, ref := range []refstore.BlobRef{{Account: "acme", Key: attached.BlobKey}, {Account: "acme", Key: pending.BlobKey}} {
+		if marked[ref.Account+"/"+ref.Key] {
+			t.Errorf("referenced blob %v is marked", ref)
+		}
+	}
+	// Blobs that earlier versions left unreferenced and unmarked: found by candidates or a
+	// full scan.
+	if _, err := s.write.ExecContext(ctx, `UPDATE blobs SET garbage_since = NULL`); err != nil {
+		t.Fatal(err)
+	}
 	// Candidates: only those named, and only when unreferenced.
 	refs, err := s.CollectGarbage(ctx, []refstore.ContentID{
 		{Account: "acme", SHA256: attached.SHA256}, // an asset holds it
@@ -1677,5 +1702,87 @@ func testConcurrentWrites(t *testing.T, s *Store) {
 		if !strings.HasPrefix(a.Name, "f") || a.BlobKey != shared.BlobKey {
 			t.Fatalf("unexpected asset %+v", a)
 		}
+	}
+}
+
+// garbageMarks returns, by content label's SHA-256, whether each of acme's blobs is marked.
+func garbageMarks(t *testing.T, s *Store) map[string]bool {
+	t.Helper()
+	marks := map[string]bool{}
+	if err := s.BlobRecords(t.Context(), func(r refstore.BlobRecord) error {
+		if r.Account == "acme" {
+			marks[r.SHA256] = !r.GarbageSince.IsZero()
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return marks
+}
+
+// Every write that takes a blob's last reference away marks the blob in its own
+// transaction, so that no crash or stop between the commit and a collection can leave an
+// unreferenced blob unmarked (only a full scan would find it): an overwrite with other
+// bytes, an import that replaces an asset, the removal of a catalog entry that cascades to
+// assets or uploads.
+func testUnreferencingWritesMark(t *testing.T, s *Store) {
+	ctx := t.Context()
+	loadCatalog(t, s)
+	want := func(when string, marked map[string]bool) {
+		t.Helper()
+		got := garbageMarks(t, s)
+		for label, m := range marked {
+			if got[sha(label)] != m {
+				t.Errorf("%s: blob of %q marked %t, want %t", when, label, got[sha(label)], m)
+			}
+		}
+	}
+	first := upload(t, s, "acme", 1, "first", expires(t0.Add(time.Minute)))
+	mustAttach(t, s, first, 1001, addr("", "", "a.png"))
+	upload(t, s, "acme", 1, "second", expires(t0.Add(time.Minute)))
+	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	want("after the uploads expired", map[string]bool{"first": false, "second": true})
+
+	third := upload(t, s, "acme", 1, "third")
+	mustAttach(t, s, third, 1001, addr("", "", "a.png")) // overwrites first
+	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	want("after an overwrite", map[string]bool{"first": true, "third": false})
+
+	if _, _, err := s.ImportAsset(ctx, imported(7001, 1001, addr("", "", "a.png"), "fourth")); err != nil {
+		t.Fatal(err)
+	}
+	want("after an import replaced the asset", map[string]bool{"third": true, "fourth": false})
+
+	mustAttach(t, s, upload(t, s, "acme", 1, "fifth", expires(t0.Add(time.Minute))), 1002, addr("", "", "b.png"))
+	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	want("while an asset holds it", map[string]bool{"fifth": false})
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: 1002}); err != nil {
+		t.Fatal(err)
+	}
+	want("after the segment's removal", map[string]bool{"fourth": false, "fifth": true})
+
+	upload(t, s, "acme", 3, "sixth")
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryUser, Account: "acme", ID: 3}); err != nil {
+		t.Fatal(err)
+	}
+	want("after the uploader's removal", map[string]bool{"fourth": false, "sixth": true})
+
+	if _, err := s.DeleteAssets(ctx, "acme", 1001, nil); err != nil {
+		t.Fatal(err)
+	}
+	want("after the last asset's deletion", map[string]bool{"fourth": true})
+	// A purge takes them all once their grace has passed, without candidates.
+	refs, err := s.CollectGarbage(ctx, []refstore.ContentID{}, time.Now(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 6 || len(garbageMarks(t, s)) != 0 {
+		t.Fatalf("the purge removed %v; left %v", blobKeys(refs), garbageMarks(t, s))
 	}
 }
