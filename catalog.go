@@ -125,6 +125,8 @@ type CatalogDocument struct {
 	Segments []int64 `json:"segments,omitempty"`
 }
 
+// CatalogJob is a job of a project and the documents it covers. Codyt says which id space
+// ID belongs to (see JobKind): a Codyt job, or a standard one.
 type CatalogJob struct {
 	ID          int64   `json:"id"`
 	Codyt       bool    `json:"codyt"`
@@ -132,7 +134,8 @@ type CatalogJob struct {
 	DocumentIDs []int64 `json:"documentIds,omitempty"`
 }
 
-// CatalogGrant gives a user rights on a project (ProjectID) or on a job (JobID + Codyt).
+// CatalogGrant gives a user rights on a project (ProjectID) or on a job (JobID, with Codyt
+// naming its kind: see JobKind).
 type CatalogGrant struct {
 	UserID    int64    `json:"userId"`
 	ProjectID int64    `json:"projectId,omitempty"`

@@ -64,9 +64,9 @@ const (
 type Entry struct {
 	Kind    EntryKind
 	Account string
-	ID      int64 // the user, project, document, segment or job; the project or job of a grant
-	Codyt   bool  // for jobs and job grants
-	UserID  int64 // for grants
+	ID      int64   // the user, project, document, segment or job; the project or job of a grant
+	Job     JobKind // for jobs and job grants (the zero value is a standard job)
+	UserID  int64   // for grants
 }
 
 // APIKey is a user's API key, kept only as its hash.

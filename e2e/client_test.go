@@ -116,6 +116,7 @@ type session struct {
 	c       *cluster
 	account string
 	token   string
+	keyID   string // the API key's id, when the test knows it
 }
 
 func (s *session) headers() http.Header {

@@ -88,7 +88,7 @@ func (s *Server) removeEntry(w http.ResponseWriter, r *http.Request) error {
 			if sc, err = refstore.ParseScope(id); err != nil || !sc.IsJob() {
 				return refstore.InvalidParam("id", "a job is written jbs{jobId} or jbc{jobId}")
 			}
-			e.Kind, e.ID, e.Codyt = refstore.EntryJob, sc.ID, sc.Kind == refstore.ScopeCodytJob
+			e.Kind, e.ID, e.Job = refstore.EntryJob, sc.ID, sc.JobKind()
 		default:
 			return refstore.Errorf(refstore.CodeNotFound, "No catalog entries of kind %q (use users, projects, documents, segments or jobs).", kind)
 		}
@@ -118,7 +118,7 @@ func (s *Server) removeGrant(w http.ResponseWriter, r *http.Request) error {
 	}
 	e := refstore.Entry{Kind: refstore.EntryProjectGrant, Account: r.PathValue("account"), ID: sc.ID, UserID: user}
 	if sc.IsJob() {
-		e.Kind, e.Codyt = refstore.EntryJobGrant, sc.Kind == refstore.ScopeCodytJob
+		e.Kind, e.Job = refstore.EntryJobGrant, sc.JobKind()
 	}
 	if err := s.svc.RemoveEntry(r.Context(), e); err != nil {
 		return err

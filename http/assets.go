@@ -24,7 +24,7 @@ func parseTarget(r *http.Request, scope string) (target, error) {
 	var err error
 	if id := r.PathValue("id"); id != "" {
 		t.flex, t.flexID = true, id
-		t.scope, err = refstore.ParseFlexDocument(id)
+		t.scope, err = parseFlexDocument(id)
 	} else {
 		t.scope, err = refstore.ParseScope(scope)
 	}
@@ -96,7 +96,7 @@ func (s *Server) listMany(w http.ResponseWriter, r *http.Request, p refstore.Pri
 	if err != nil {
 		return err
 	}
-	ids, err := refstore.ParseSegmentIDs(q["segmentIds"])
+	ids, err := parseSegmentIDs(q["segmentIds"])
 	if err != nil {
 		return err
 	}

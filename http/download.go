@@ -44,12 +44,12 @@ var (
 )
 
 func newFileHeaders(f file) *fileHeaders {
-	inline := !f.attachment && refstore.IsInline(f.contentType)
+	inline := !f.attachment && isInline(f.contentType)
 	kind := "attachment"
 	if inline {
 		kind = "inline"
 	}
-	d := refstore.ContentDisposition(kind, f.name)
+	d := contentDisposition(kind, f.name)
 	return &fileHeaders{inline: inline, contentType: []string{f.contentType}, disposition: []string{d}, dispositionV: d,
 		etag: []string{f.etag}, lastModified: []string{f.modified.UTC().Format(http.TimeFormat)},
 		contentLength: []string{strconv.FormatInt(f.size, 10)}, cacheControl: []string{f.cacheControl}}

@@ -11,6 +11,13 @@ import (
 	"github.com/refstore/refstore"
 )
 
+// Codes only the HTTP layer produces: they describe an HTTP request, not the domain.
+const (
+	CodeMethodNotAllowed refstore.Code = "method_not_allowed" // 405: the route exists for other methods
+	CodeTimeout          refstore.Code = "request_timeout"    // 408: the request body came too slowly
+	CodeUnsupportedMedia refstore.Code = "unsupported_media"  // 415: wrong request Content-Type
+)
+
 // statusOf maps every error code to its one HTTP status.
 var statusOf = map[refstore.Code]int{
 	refstore.CodeInvalidParameter: http.StatusBadRequest,
@@ -23,16 +30,16 @@ var statusOf = map[refstore.Code]int{
 	refstore.CodeSegmentNotFound:  http.StatusNotFound,
 	refstore.CodeAssetNotFound:    http.StatusNotFound,
 	refstore.CodeFileTokenInvalid: http.StatusNotFound,
-	refstore.CodeMethodNotAllowed: http.StatusMethodNotAllowed,
+	CodeMethodNotAllowed:          http.StatusMethodNotAllowed,
 	refstore.CodeConflict:         http.StatusConflict,
 	refstore.CodeTooLarge:         http.StatusRequestEntityTooLarge,
-	refstore.CodeUnsupportedMedia: http.StatusUnsupportedMediaType,
+	CodeUnsupportedMedia:          http.StatusUnsupportedMediaType,
 	refstore.CodeRateLimited:      http.StatusTooManyRequests,
 	refstore.CodeInternal:         http.StatusInternalServerError,
 	refstore.CodeUnavailable:      http.StatusServiceUnavailable,
 	refstore.CodeStorageFull:      http.StatusInsufficientStorage,
 	refstore.CodeQuotaExceeded:    http.StatusInsufficientStorage,
-	refstore.CodeTimeout:          http.StatusRequestTimeout,
+	CodeTimeout:                   http.StatusRequestTimeout,
 }
 
 // StatusOf returns the HTTP status of an error.

@@ -137,7 +137,7 @@ func noRoute(w http.ResponseWriter, mux *http.ServeMux, r *http.Request) error {
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		return refstore.Errorf(refstore.CodeMethodNotAllowed, "%s is not allowed here; use %s.", r.Method, strings.Join(allow, ", "))
+		return refstore.Errorf(CodeMethodNotAllowed, "%s is not allowed here; use %s.", r.Method, strings.Join(allow, ", "))
 	}
 	return refstore.Errorf(refstore.CodeNotFound, "No route for %s %s.", r.Method, r.URL.Path)
 }

@@ -119,13 +119,7 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 
 // entryTarget names a removed catalog entry for the audit log.
 func entryTarget(e refstore.Entry) string {
-	job := func() string {
-		sc := refstore.Scope{Kind: refstore.ScopeStandardJob, ID: e.ID}
-		if e.Codyt {
-			sc.Kind = refstore.ScopeCodytJob
-		}
-		return sc.String()
-	}
+	job := func() string { return e.Job.Scope(e.ID).String() }
 	switch e.Kind {
 	case refstore.EntryAccount:
 		return "account " + e.Account

@@ -417,13 +417,13 @@ func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) (_ []refstore
 		query, what = `DELETE FROM segments WHERE account_id = $1 AND id = $2`, "Segment"
 	case refstore.EntryJob:
 		query, what = `DELETE FROM jobs WHERE account_id = $1 AND id = $2 AND codyt = $3`, "Job"
-		args = append(args, e.Codyt)
+		args = append(args, e.Job.IsCodyt())
 	case refstore.EntryProjectGrant:
 		query, what = `DELETE FROM project_grants WHERE account_id = $1 AND project_id = $2 AND user_id = $3`, "Grant"
 		args = append(args, e.UserID)
 	case refstore.EntryJobGrant:
 		query, what = `DELETE FROM job_grants WHERE account_id = $1 AND job_id = $2 AND codyt = $3 AND user_id = $4`, "Grant"
-		args = append(args, e.Codyt, e.UserID)
+		args = append(args, e.Job.IsCodyt(), e.UserID)
 	default:
 		return nil, fmt.Errorf("unknown catalog entry kind %d", e.Kind)
 	}

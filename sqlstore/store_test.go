@@ -608,7 +608,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("user 3's job grant changed: %s", acc.Rights)
 	}
 	// A job grant: the Codyt one of job 50 only.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, Codyt: true, UserID: 2}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, Job: refstore.CodytJob, UserID: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if acc, _ := access(2, jbc50); acc.Rights != 0 {
@@ -723,12 +723,12 @@ func testRemoveEntryNotFound(t *testing.T, s *Store) {
 		{Kind: refstore.EntryDocument, Account: "acme", ID: 99},
 		{Kind: refstore.EntrySegment, Account: "acme", ID: 99},
 		{Kind: refstore.EntrySegment, Account: "other", ID: 1101}, // acme's
-		{Kind: refstore.EntryJob, Account: "acme", ID: 51, Codyt: true},
+		{Kind: refstore.EntryJob, Account: "acme", ID: 51, Job: refstore.CodytJob},
 		{Kind: refstore.EntryJob, Account: "acme", ID: 60}, // Codyt only
 		{Kind: refstore.EntryProjectGrant, Account: "acme", ID: 10, UserID: 2},
 		{Kind: refstore.EntryProjectGrant, Account: "acme", ID: 20, UserID: 1},
 		{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, UserID: 3},
-		{Kind: refstore.EntryJobGrant, Account: "acme", ID: 51, Codyt: true, UserID: 3},
+		{Kind: refstore.EntryJobGrant, Account: "acme", ID: 51, Job: refstore.CodytJob, UserID: 3},
 	} {
 		_, err := s.RemoveEntry(t.Context(), e)
 		if refstore.ErrorCode(err) != refstore.CodeNotFound {
