@@ -10,6 +10,11 @@ import (
 // and the blob index. sqlstore implements it on SQLite and PostgreSQL with one schema.
 // Methods return *Error values with domain codes for expected failures (unknown scope,
 // missing asset, conflict); anything else is an internal error.
+//
+// Every mutation a caller may want audited takes an audit event (nil: record nothing):
+// the store writes it, completed with what the mutation did, in the mutation's own
+// transaction, so that a mutation never commits without its row, nor a row without its
+// mutation.
 type MetaStore interface {
 	CatalogStore
 	AuthStore
@@ -23,8 +28,9 @@ type MetaStore interface {
 
 // CatalogStore holds accounts, users, projects, documents, segments, jobs and grants.
 type CatalogStore interface {
-	// UpsertCatalog adds or updates every entry of c in one transaction, and adds keys.
-	UpsertCatalog(ctx context.Context, c *Catalog, keys []APIKey) error
+	// UpsertCatalog adds or updates every entry of c in one transaction, and adds keys;
+	// audit, when not nil, is recorded for each account of c (see AuditStore).
+	UpsertCatalog(ctx context.Context, c *Catalog, keys []APIKey, audit *AuditEvent) error
 	// AccountCatalog returns one account's catalog (without keys).
 	AccountCatalog(ctx context.Context, account string) (*CatalogAccount, error)
 	// Accounts lists the account ids.
@@ -32,7 +38,7 @@ type CatalogStore interface {
 	// RemoveEntry removes one catalog entry and everything below it (assets included).
 	// Removing an account also removes its blob records, and returns them so that their
 	// bytes can be deleted.
-	RemoveEntry(ctx context.Context, e Entry) ([]BlobRef, error)
+	RemoveEntry(ctx context.Context, e Entry, audit *AuditEvent) ([]BlobRef, error)
 
 	// Access resolves a scope for a caller: the project, the caller's rights in it and the
 	// documents the scope is limited to. CodeScopeNotFound when the scope does not exist.
@@ -95,22 +101,22 @@ type AuthStore interface {
 	// AddAPIKey stores k as given (its ID, Hash and Created), so that a key's hash moved
 	// from another store keeps the key working. Adding a key the user already has is a
 	// no-op; a key of another user is CodeConflict.
-	AddAPIKey(ctx context.Context, k APIKey) error
+	AddAPIKey(ctx context.Context, k APIKey, audit *AuditEvent) error
 	// APIKeys lists a user's keys (ids and creation times, without hashes).
 	APIKeys(ctx context.Context, account string, userID int64) ([]APIKey, error)
 	// AccountAPIKeys lists every key of an account with its hash, sorted by user and id,
 	// for export.
 	AccountAPIKeys(ctx context.Context, account string) ([]APIKey, error)
 	// RevokeAPIKey removes a key and ends every session opened with it.
-	RevokeAPIKey(ctx context.Context, account string, userID int64, id string) error
+	RevokeAPIKey(ctx context.Context, account string, userID int64, id string, audit *AuditEvent) error
 
-	CreateSession(ctx context.Context, s Session) error
+	CreateSession(ctx context.Context, s Session, audit *AuditEvent) error
 	// Session finds a session by token hash; CodeUnauthorized when there is none.
 	Session(ctx context.Context, hash string) (Session, error)
 	// TouchSession records a use of a session at at (last uses never move back);
 	// CodeUnauthorized when the session no longer exists (swept, logged out, revoked).
 	TouchSession(ctx context.Context, hash string, at time.Time) error
-	DeleteSession(ctx context.Context, hash string) error
+	DeleteSession(ctx context.Context, hash string, audit *AuditEvent) error
 	DeleteSessionsIdleSince(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -124,6 +130,8 @@ type AttachParams struct {
 	Now        time.Time
 	// NewID is the id the asset gets if the address is new.
 	NewID int64
+	// Audit, when not nil, is recorded with the attach (see AuditStore).
+	Audit *AuditEvent
 }
 
 // BlobRef names stored bytes.
@@ -143,7 +151,7 @@ type AssetStore interface {
 	// CreateUpload records an upload and its blob. When the account already holds a blob
 	// with the same SHA-256 the upload uses it, and the returned key differs from
 	// u.BlobKey: the caller then deletes its own copy.
-	CreateUpload(ctx context.Context, u *Upload) (blobKey string, err error)
+	CreateUpload(ctx context.Context, u *Upload, audit *AuditEvent) (blobKey string, err error)
 	// Upload returns a live upload of the user; CodeFileTokenInvalid otherwise.
 	Upload(ctx context.Context, account string, userID int64, hash string, now time.Time) (*Upload, error)
 	// DeleteExpiredUploads removes uploads that expired at or before now and returns the
@@ -160,7 +168,7 @@ type AssetStore interface {
 	// locale (neutral first), relative path and name.
 	SegmentAssets(ctx context.Context, account string, segmentIDs []int64) ([]Asset, error)
 	// DeleteAssets deletes one asset, or all of a segment when a is nil, and returns them.
-	DeleteAssets(ctx context.Context, account string, segmentID int64, a *Address) ([]Asset, error)
+	DeleteAssets(ctx context.Context, account string, segmentID int64, a *Address, audit *AuditEvent) ([]Asset, error)
 	// AssetSegments calls fn for every segment that holds assets.
 	AssetSegments(ctx context.Context, fn func(account string, segmentID int64) error) error
 
@@ -175,7 +183,7 @@ type AssetStore interface {
 	// address fits its layout (CodeConflict, as Attach), and inserts the asset. An asset
 	// at the same address is replaced, and returned as previous; an asset with the same id
 	// at another address is CodeConflict. The returned asset names the blob it uses.
-	ImportAsset(ctx context.Context, a *Asset) (asset, previous *Asset, err error)
+	ImportAsset(ctx context.Context, a *Asset, audit *AuditEvent) (asset, previous *Asset, err error)
 
 	// CollectGarbage marks the candidate blobs that no asset or upload references any
 	// more as garbage at now (nil candidates: every blob, a full scan), then removes the

@@ -22,7 +22,7 @@ func (s *Service) UpsertCatalog(ctx context.Context, c *refstore.Catalog) error 
 		}
 	}
 	defer s.catalogChanged()
-	return s.meta.UpsertCatalog(refstore.WithAudit(ctx, adminEvent(ctx, "", refstore.AuditCatalogUpsert)), c, keys)
+	return s.meta.UpsertCatalog(ctx, c, keys, adminEvent(ctx, "", refstore.AuditCatalogUpsert))
 }
 
 func (s *Service) apiKey(account string, user int64, secret string) refstore.APIKey {
@@ -37,7 +37,7 @@ func (s *Service) IssueKey(ctx context.Context, account string, user int64) (ref
 	k := s.apiKey(account, user, secret)
 	ev := adminEvent(ctx, account, refstore.AuditKeyIssue)
 	ev.Target = fmt.Sprintf("user %d key %s", user, k.ID)
-	if err := s.meta.AddAPIKey(refstore.WithAudit(ctx, ev), k); err != nil {
+	if err := s.meta.AddAPIKey(ctx, k, ev); err != nil {
 		return refstore.APIKey{}, "", err
 	}
 	return k, secret, nil
@@ -53,7 +53,7 @@ func (s *Service) RevokeKey(ctx context.Context, account string, user int64, id 
 	defer s.catalogChanged()
 	ev := adminEvent(ctx, account, refstore.AuditKeyRevoke)
 	ev.Target = fmt.Sprintf("user %d key %s", user, id)
-	return s.meta.RevokeAPIKey(refstore.WithAudit(ctx, ev), account, user, id)
+	return s.meta.RevokeAPIKey(ctx, account, user, id, ev)
 }
 
 // AccountCatalog returns one account's catalog.
@@ -92,7 +92,7 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 	case refstore.EntryJobGrant:
 		ev.Action = refstore.AuditGrantRevoke
 	}
-	removed, err := s.meta.RemoveEntry(refstore.WithAudit(ctx, ev), e)
+	removed, err := s.meta.RemoveEntry(ctx, e, ev)
 	s.catalogChanged()
 	if err != nil {
 		return err

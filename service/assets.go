@@ -103,8 +103,8 @@ func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.
 	}
 	ev.Target = addressTarget(addr)
 	unlock := s.lockSegment(segs[0].ID)
-	asset, previous, err := s.meta.Attach(refstore.WithAudit(ctx, ev), refstore.AttachParams{Account: p.Account,
-		UserID: p.UserID, UploadHash: hash, Segment: segs[0], Address: addr, Now: s.now(), NewID: newAssetID()})
+	asset, previous, err := s.meta.Attach(ctx, refstore.AttachParams{Account: p.Account,
+		UserID: p.UserID, UploadHash: hash, Segment: segs[0], Address: addr, Now: s.now(), NewID: newAssetID(), Audit: ev})
 	if err != nil {
 		unlock()
 		return nil, s.refused(ctx, ev, err)
@@ -231,7 +231,7 @@ func (s *Service) Delete(ctx context.Context, p refstore.Principal, sc refstore.
 	}
 	ev.DocumentID = segs[0].DocumentID
 	unlock := s.lockSegment(segmentID)
-	deleted, err := s.meta.DeleteAssets(refstore.WithAudit(ctx, ev), p.Account, segmentID, addr)
+	deleted, err := s.meta.DeleteAssets(ctx, p.Account, segmentID, addr, ev)
 	s.segmentChanged(p.Account, segmentID)
 	if err != nil {
 		unlock()

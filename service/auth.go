@@ -31,8 +31,8 @@ func (s *Service) Login(ctx context.Context, account, key string) (string, error
 	token := strings.ToUpper(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
 	now := s.now()
 	ev := userEvent(ctx, refstore.Principal{Account: account, UserID: user}, refstore.AuditTokenIssue)
-	err = s.meta.CreateSession(refstore.WithAudit(ctx, ev), refstore.Session{Hash: hashSecret(token), Account: account, UserID: user,
-		KeyHash: keyHash, Created: now, LastUsed: now})
+	err = s.meta.CreateSession(ctx, refstore.Session{Hash: hashSecret(token), Account: account, UserID: user,
+		KeyHash: keyHash, Created: now, LastUsed: now}, ev)
 	return token, err
 }
 
@@ -143,7 +143,7 @@ func (s *Service) Logout(ctx context.Context, token, account string) error {
 		return nil // not this caller's session to end
 	}
 	ev := userEvent(ctx, refstore.Principal{Account: sess.Account, UserID: sess.UserID}, refstore.AuditTokenRevoke)
-	err = s.meta.DeleteSession(refstore.WithAudit(ctx, ev), hash)
+	err = s.meta.DeleteSession(ctx, hash, ev)
 	if s.cache != nil {
 		s.cache.dropSession(sha256.Sum256([]byte(token)))
 	}

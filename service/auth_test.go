@@ -63,7 +63,7 @@ func TestTouchOfGoneSessionRefuses(t *testing.T) {
 	s, now, token := authFixture(t, Config{TokenTTL: 30 * time.Minute})
 	wantAuth(t, s, token, "", "at login")
 	// The session goes behind the cache's back, as another node's logout would.
-	if err := s.meta.DeleteSession(t.Context(), hashSecret(token)); err != nil {
+	if err := s.meta.DeleteSession(t.Context(), hashSecret(token), nil); err != nil {
 		t.Fatal(err)
 	}
 	*now = now.Add(time.Minute) // past the touch interval: this use is written to the store

@@ -60,7 +60,7 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 		s.deleteBlob(ctx, refstore.BlobRef{Account: p.Account, Key: key})
 		return nil, "", s.refused(ctx, ev, err)
 	}
-	canonical, err := s.meta.CreateUpload(refstore.WithAudit(ctx, ev), u)
+	canonical, err := s.meta.CreateUpload(ctx, u, ev)
 	unlock()
 	if err != nil {
 		s.deleteBlob(ctx, refstore.BlobRef{Account: p.Account, Key: key})

@@ -14,7 +14,7 @@ import (
 
 // CreateUpload records an upload and, unless the account already holds the same bytes, its
 // blob. It returns the key of the blob the upload now references.
-func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload) (_ string, err error) {
+func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload, audit *refstore.AuditEvent) (_ string, err error) {
 	defer classify(&err)
 	var key string
 	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -35,7 +35,7 @@ func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload) (_ string,
 		if err != nil {
 			return err
 		}
-		return recordAudit(ctx, tx, auditEvent(ctx), nil)
+		return recordAudit(ctx, tx, audit, nil)
 	})
 	return key, err
 }
@@ -162,7 +162,7 @@ func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, pre
 			}
 		}
 		asset = a
-		return recordAudit(ctx, tx, auditEvent(ctx), func(ev *refstore.AuditEvent) {
+		return recordAudit(ctx, tx, p.Audit, func(ev *refstore.AuditEvent) {
 			ev.Action, ev.AssetID = refstore.AuditAttach, a.ID
 			if previous != nil {
 				ev.Action = refstore.AuditOverwrite
@@ -255,7 +255,7 @@ func segmentAssets(ctx context.Context, q queryer, account string, segmentIDs []
 }
 
 // DeleteAssets deletes one asset of a segment, or all of them when addr is nil.
-func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int64, addr *refstore.Address) (_ []refstore.Asset, err error) {
+func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int64, addr *refstore.Address, audit *refstore.AuditEvent) (_ []refstore.Asset, err error) {
 	defer classify(&err)
 	var deleted []refstore.Asset
 	err = s.inTxAnnounce(ctx, segmentChange(account, segmentID), func(ctx context.Context, tx *sql.Tx) error {
@@ -282,7 +282,7 @@ func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int6
 		if err := markUnreferenced(ctx, tx, time.Now(), contents); err != nil {
 			return err
 		}
-		return recordAudit(ctx, tx, auditEvent(ctx), func(ev *refstore.AuditEvent) {
+		return recordAudit(ctx, tx, audit, func(ev *refstore.AuditEvent) {
 			ev.Count = int64(len(deleted))
 			if addr != nil && len(deleted) == 1 {
 				ev.AssetID = deleted[0].ID
@@ -441,7 +441,7 @@ func (s *Store) ContentBlob(ctx context.Context, c refstore.ContentID) (key stri
 //  3. the address must fit the segment's layout, and the id must not name an asset at
 //     another address;
 //  4. the asset is inserted with its id and dates, replacing an asset at its address.
-func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, previous *refstore.Asset, err error) {
+func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset, audit *refstore.AuditEvent) (asset, previous *refstore.Asset, err error) {
 	defer classify(&err)
 	a := *in
 	err = s.inTxAnnounce(ctx, segmentChange(a.Account, a.SegmentID), func(ctx context.Context, tx *sql.Tx) error {
@@ -536,7 +536,7 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, pre
 				return err
 			}
 		}
-		return recordImport(ctx, tx, &a, previous)
+		return recordImport(ctx, tx, audit, &a, previous)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -545,8 +545,8 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, pre
 }
 
 // recordImport records an imported asset, with the asset it replaced.
-func recordImport(ctx context.Context, tx *sql.Tx, a, previous *refstore.Asset) error {
-	return recordAudit(ctx, tx, auditEvent(ctx), func(ev *refstore.AuditEvent) {
+func recordImport(ctx context.Context, tx *sql.Tx, audit *refstore.AuditEvent, a, previous *refstore.Asset) error {
+	return recordAudit(ctx, tx, audit, func(ev *refstore.AuditEvent) {
 		ev.AssetID = a.ID
 		d := assetDetail(a)
 		if previous != nil {

@@ -12,15 +12,13 @@ import (
 	"github.com/refstore/refstore"
 )
 
-// The audit log: one row per mutation, written by the mutation's own transaction when its
-// context carries an event (refstore.WithAudit), or on its own for a refused mutation.
-
-// auditEvent returns the event the context asks to record, or nil.
-func auditEvent(ctx context.Context) *refstore.AuditEvent { return refstore.AuditFrom(ctx) }
+// The audit log: one row per mutation, written by the mutation's own transaction when the
+// caller passes an event (the audit parameter of each mutation), or on its own for a
+// refused mutation.
 
 // recordAudit inserts one row for ev, completed by fill (which may be nil), inside tx.
-// The event in the context is left as it was given: a transaction that is retried or
-// rolled back records nothing twice.
+// The event is left as it was given: a transaction that is retried or rolled back records
+// nothing twice.
 func recordAudit(ctx context.Context, tx queryer, ev *refstore.AuditEvent, fill func(ev *refstore.AuditEvent)) error {
 	if ev == nil {
 		return nil

@@ -22,13 +22,13 @@ func (s *Store) UserByKey(ctx context.Context, account, keyHash string) (_ int64
 }
 
 // AddAPIKey adds a key to a user. Adding the same key to the same user again is a no-op.
-func (s *Store) AddAPIKey(ctx context.Context, k refstore.APIKey) (err error) {
+func (s *Store) AddAPIKey(ctx context.Context, k refstore.APIKey, audit *refstore.AuditEvent) (err error) {
 	defer classify(&err)
 	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := addKey(ctx, tx, k); err != nil {
 			return err
 		}
-		return recordAudit(ctx, tx, auditEvent(ctx), nil)
+		return recordAudit(ctx, tx, audit, nil)
 	})
 }
 
@@ -92,7 +92,7 @@ func (s *Store) AccountAPIKeys(ctx context.Context, account string) (_ []refstor
 }
 
 // RevokeAPIKey deletes a key; its sessions go with it (foreign key cascade).
-func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, id string) (err error) {
+func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, id string, audit *refstore.AuditEvent) (err error) {
 	defer classify(&err)
 	var n int64
 	err = s.inTxAnnounce(ctx, catalogChange(), func(ctx context.Context, tx *sql.Tx) error {
@@ -107,12 +107,12 @@ func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, 
 		if n == 0 {
 			return refstore.Errorf(refstore.CodeNotFound, "Key %s of user %d does not exist.", id, userID)
 		}
-		return recordAudit(ctx, tx, auditEvent(ctx), nil)
+		return recordAudit(ctx, tx, audit, nil)
 	})
 	return err
 }
 
-func (s *Store) CreateSession(ctx context.Context, ss refstore.Session) (err error) {
+func (s *Store) CreateSession(ctx context.Context, ss refstore.Session, audit *refstore.AuditEvent) (err error) {
 	defer classify(&err)
 	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, account_id, user_id, key_hash, created, last_used)
@@ -120,14 +120,13 @@ func (s *Store) CreateSession(ctx context.Context, ss refstore.Session) (err err
 		if err != nil {
 			return err
 		}
-		return recordKeyAudit(ctx, tx, ss.KeyHash)
+		return recordKeyAudit(ctx, tx, audit, ss.KeyHash)
 	})
 }
 
 // recordKeyAudit records the event of a session's start or end, naming the session by
 // the public id of the API key it was opened with (never by its token or hash).
-func recordKeyAudit(ctx context.Context, tx *sql.Tx, keyHash string) error {
-	ev := auditEvent(ctx)
+func recordKeyAudit(ctx context.Context, tx *sql.Tx, ev *refstore.AuditEvent, keyHash string) error {
 	if ev == nil {
 		return nil
 	}
@@ -175,7 +174,7 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) (er
 	})
 }
 
-func (s *Store) DeleteSession(ctx context.Context, hash string) (err error) {
+func (s *Store) DeleteSession(ctx context.Context, hash string, audit *refstore.AuditEvent) (err error) {
 	defer classify(&err)
 	return s.inTxAnnounce(ctx, refstore.Change{Kind: refstore.ChangeSession, Stripe: refstore.CatalogStripe, Session: hash},
 		func(ctx context.Context, tx *sql.Tx) error {
@@ -186,7 +185,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) (err error) {
 			} else if err != nil {
 				return err
 			}
-			return recordKeyAudit(ctx, tx, keyHash)
+			return recordKeyAudit(ctx, tx, audit, keyHash)
 		})
 }
 

@@ -13,7 +13,7 @@ import (
 // UpsertCatalog adds or updates every entry of c in one transaction. Entries stored by
 // earlier calls and not named in c are kept. A document or segment may move to another
 // project or document only while it holds no assets (their files live under its folder).
-func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []refstore.APIKey) (err error) {
+func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []refstore.APIKey, audit *refstore.AuditEvent) (err error) {
 	defer classify(&err)
 	return s.inTxAnnounce(ctx, catalogChange(), func(ctx context.Context, tx *sql.Tx) error {
 		for i := range c.Accounts {
@@ -26,7 +26,7 @@ func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []r
 				return err
 			}
 		}
-		ev := auditEvent(ctx)
+		ev := audit
 		for i := range c.Accounts {
 			a := &c.Accounts[i]
 			if err := recordAudit(ctx, tx, ev, func(ev *refstore.AuditEvent) {
@@ -396,7 +396,7 @@ func (s *Store) Accounts(ctx context.Context) (_ []string, err error) {
 }
 
 // RemoveEntry removes one catalog entry; foreign keys cascade to everything below it.
-func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) (_ []refstore.BlobRef, err error) {
+func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry, audit *refstore.AuditEvent) (_ []refstore.BlobRef, err error) {
 	defer classify(&err)
 	var query, what string
 	var before []string // run first, with the account as $1
@@ -459,7 +459,7 @@ func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) (_ []refstore
 				return err
 			}
 		}
-		return recordAudit(ctx, tx, auditEvent(ctx), nil)
+		return recordAudit(ctx, tx, audit, nil)
 	})
 	if err != nil {
 		return nil, err

@@ -66,7 +66,7 @@ func TestGroupCommitIsolation(t *testing.T) {
 		}
 	}
 	if err := s.UpsertCatalog(t.Context(), &refstore.Catalog{Accounts: []refstore.CatalogAccount{{ID: "acme",
-		Projects: []refstore.CatalogProject{{ID: 10, Documents: []refstore.CatalogDocument{{ID: 100, Segments: big}}}}}}}, nil); err != nil {
+		Projects: []refstore.CatalogProject{{ID: 10, Documents: []refstore.CatalogDocument{{ID: 100, Segments: big}}}}}}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i, seg := range big {
@@ -75,12 +75,12 @@ func TestGroupCommitIsolation(t *testing.T) {
 	// How long one removal takes here, to spread the cancellations over it.
 	probe := int64(499_999)
 	if err := s.UpsertCatalog(t.Context(), &refstore.Catalog{Accounts: []refstore.CatalogAccount{{ID: "acme",
-		Projects: []refstore.CatalogProject{{ID: 10, Documents: []refstore.CatalogDocument{{ID: 100, Segments: []int64{probe}}}}}}}}, nil); err != nil {
+		Projects: []refstore.CatalogProject{{ID: 10, Documents: []refstore.CatalogDocument{{ID: 100, Segments: []int64{probe}}}}}}}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	fillSegment(t, s, "acme", probe, assetsPerSegment, int64(len(big)))
 	start := time.Now()
-	if _, err := s.RemoveEntry(t.Context(), refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: probe}); err != nil {
+	if _, err := s.RemoveEntry(t.Context(), refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: probe}, nil); err != nil {
 		t.Fatal(err)
 	}
 	one := time.Since(start)
@@ -118,7 +118,7 @@ func TestGroupCommitIsolation(t *testing.T) {
 				<-gate
 				if r.cancelled {
 					time.AfterFunc(delay, cancel)
-					_, r.err = s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: r.segment})
+					_, r.err = s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: r.segment}, nil)
 					return
 				}
 				_, _, r.err = s.Attach(ctx, refstore.AttachParams{Account: "acme", UserID: 1,

@@ -193,14 +193,14 @@ func loadCatalog(t *testing.T, s *Store) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("the fixture is invalid: %v", err)
 	}
-	if err := s.UpsertCatalog(t.Context(), c, nil); err != nil {
+	if err := s.UpsertCatalog(t.Context(), c, nil, nil); err != nil {
 		t.Fatalf("UpsertCatalog(fixture): %v", err)
 	}
 }
 
 func upsert(t *testing.T, s *Store, a refstore.CatalogAccount) error {
 	t.Helper()
-	return s.UpsertCatalog(t.Context(), &refstore.Catalog{Accounts: []refstore.CatalogAccount{a}}, nil)
+	return s.UpsertCatalog(t.Context(), &refstore.Catalog{Accounts: []refstore.CatalogAccount{a}}, nil, nil)
 }
 
 func wantCode(t *testing.T, err error, code refstore.Code) {
@@ -231,7 +231,7 @@ func upload(t *testing.T, s *Store, account string, user int64, content string, 
 	for _, o := range opts {
 		o(u)
 	}
-	key, err := s.CreateUpload(t.Context(), u)
+	key, err := s.CreateUpload(t.Context(), u, nil)
 	if err != nil {
 		t.Fatalf("CreateUpload: %v", err)
 	}
@@ -341,7 +341,7 @@ func testCatalogRoundTrip(t *testing.T, s *Store) {
 	// API keys given with a catalog are stored but never returned by AccountCatalog.
 	c := &refstore.Catalog{Accounts: []refstore.CatalogAccount{{ID: "acme", Users: []refstore.CatalogUser{{ID: 1, APIKey: "secret"}}}}}
 	key := refstore.APIKey{ID: "k1", Hash: "hash-of-secret", Account: "acme", UserID: 1, Created: t0}
-	if err := s.UpsertCatalog(t.Context(), c, []refstore.APIKey{key}); err != nil {
+	if err := s.UpsertCatalog(t.Context(), c, []refstore.APIKey{key}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if user, err := s.UserByKey(t.Context(), "acme", "hash-of-secret"); err != nil || user != 1 {
@@ -556,7 +556,7 @@ func testCatalogMoves(t *testing.T, s *Store) {
 		t.Fatalf("document 102 after moving: %+v, %v; want project 20 and no rights", acc, err)
 	}
 	// Once emptied, document 100 can move too.
-	if _, err := s.DeleteAssets(t.Context(), "acme", 1001, nil); err != nil {
+	if _, err := s.DeleteAssets(t.Context(), "acme", 1001, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := upsert(t, s, refstore.CatalogAccount{ID: "acme", Projects: []refstore.CatalogProject{
@@ -573,10 +573,10 @@ func testCatalogMoves(t *testing.T, s *Store) {
 func testRemoveEntry(t *testing.T, s *Store) {
 	ctx := t.Context()
 	loadCatalog(t, s)
-	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k2", Hash: "h2", Account: "acme", UserID: 2, Created: t0}); err != nil {
+	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k2", Hash: "h2", Account: "acme", UserID: 2, Created: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateSession(ctx, refstore.Session{Hash: "s2", Account: "acme", UserID: 2, KeyHash: "h2", Created: t0, LastUsed: t0}); err != nil {
+	if err := s.CreateSession(ctx, refstore.Session{Hash: "s2", Account: "acme", UserID: 2, KeyHash: "h2", Created: t0, LastUsed: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
 	u1 := upload(t, s, "acme", 1, "p10")
@@ -598,7 +598,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 	jbs51 := refstore.Scope{Kind: refstore.ScopeStandardJob, ID: 51}
 
 	// A project grant.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProjectGrant, Account: "acme", ID: 10, UserID: 3}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProjectGrant, Account: "acme", ID: 10, UserID: 3}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if acc, _ := access(3, pr10); acc.Rights != 0 {
@@ -608,7 +608,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("user 3's job grant changed: %s", acc.Rights)
 	}
 	// A job grant: the Codyt one of job 50 only.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, Job: refstore.CodytJob, UserID: 2}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, Job: refstore.CodytJob, UserID: 2}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if acc, _ := access(2, jbc50); acc.Rights != 0 {
@@ -618,7 +618,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("user 2 lost the standard job 50 grant: %s", acc.Rights)
 	}
 	// A job: the standard job 50 only; its grants go with it.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJob, Account: "acme", ID: 50}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJob, Account: "acme", ID: 50}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := access(2, jbs50); refstore.ErrorCode(err) != refstore.CodeScopeNotFound {
@@ -634,7 +634,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		}
 	}
 	// A segment: its assets go.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: 1101}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: 1101}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Segment(ctx, "acme", 1101); refstore.ErrorCode(err) != refstore.CodeSegmentNotFound {
@@ -644,7 +644,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("segment 1101's assets survived: %v", paths(as))
 	}
 	// A document: its segments, assets and job coverage go.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryDocument, Account: "acme", ID: 100}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryDocument, Account: "acme", ID: 100}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Segment(ctx, "acme", 1001); refstore.ErrorCode(err) != refstore.CodeSegmentNotFound {
@@ -654,7 +654,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("job 51 after document 100 went: %v, %v", acc.Documents, err)
 	}
 	// A user: keys, sessions, grants and uploads go.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryUser, Account: "acme", ID: 2}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryUser, Account: "acme", ID: 2}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.UserByKey(ctx, "acme", "h2"); refstore.ErrorCode(err) != refstore.CodeInvalidKey {
@@ -667,7 +667,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("upload of a removed user: %v", err)
 	}
 	// A project: documents, segments, assets, jobs and grants go; project 20 stays.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProject, Account: "acme", ID: 10}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProject, Account: "acme", ID: 10}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := access(1, pr10); refstore.ErrorCode(err) != refstore.CodeScopeNotFound {
@@ -730,12 +730,12 @@ func testRemoveEntryNotFound(t *testing.T, s *Store) {
 		{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, UserID: 3},
 		{Kind: refstore.EntryJobGrant, Account: "acme", ID: 51, Job: refstore.CodytJob, UserID: 3},
 	} {
-		_, err := s.RemoveEntry(t.Context(), e)
+		_, err := s.RemoveEntry(t.Context(), e, nil)
 		if refstore.ErrorCode(err) != refstore.CodeNotFound {
 			t.Errorf("RemoveEntry(%+v) = %v, want %s", e, err, refstore.CodeNotFound)
 		}
 	}
-	if _, err := s.RemoveEntry(t.Context(), refstore.Entry{Kind: 0, Account: "acme", ID: 10}); err == nil {
+	if _, err := s.RemoveEntry(t.Context(), refstore.Entry{Kind: 0, Account: "acme", ID: 10}, nil); err == nil {
 		t.Error("RemoveEntry of kind 0 succeeded")
 	}
 	// Nothing was removed.
@@ -748,10 +748,10 @@ func testRemoveEntryNotFound(t *testing.T, s *Store) {
 func testRemoveAccount(t *testing.T, s *Store) {
 	ctx := t.Context()
 	loadCatalog(t, s)
-	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k1", Hash: "h1", Account: "acme", UserID: 1, Created: t0}); err != nil {
+	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k1", Hash: "h1", Account: "acme", UserID: 1, Created: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateSession(ctx, refstore.Session{Hash: "s1", Account: "acme", UserID: 1, KeyHash: "h1", Created: t0, LastUsed: t0}); err != nil {
+	if err := s.CreateSession(ctx, refstore.Session{Hash: "s1", Account: "acme", UserID: 1, KeyHash: "h1", Created: t0, LastUsed: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
 	u := upload(t, s, "acme", 1, "x")
@@ -760,7 +760,7 @@ func testRemoveAccount(t *testing.T, s *Store) {
 	o := upload(t, s, "other", 1, "x")
 	mustAttach(t, s, o, 1001, addr("", "", "a.png"))
 
-	removed, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryAccount, Account: "acme"})
+	removed, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryAccount, Account: "acme"}, nil)
 	if err != nil {
 		t.Fatalf("removing an account with assets, uploads, keys and sessions: %v", err)
 	}
@@ -802,7 +802,7 @@ func testAPIKeys(t *testing.T, s *Store) {
 	loadCatalog(t, s)
 	k := refstore.APIKey{ID: "k_a", Hash: "hash-a", Account: "acme", UserID: 1, Created: t0}
 	for range 2 {
-		if err := s.AddAPIKey(ctx, k); err != nil {
+		if err := s.AddAPIKey(ctx, k, nil); err != nil {
 			t.Fatalf("AddAPIKey: %v", err)
 		}
 	}
@@ -821,7 +821,7 @@ func testAPIKeys(t *testing.T, s *Store) {
 		{ID: "k_b", Hash: "hash-a", Account: "acme", UserID: 2, Created: t0},
 		{ID: "k_b", Hash: "hash-a", Account: "other", UserID: 1, Created: t0},
 	} {
-		wantCode(t, s.AddAPIKey(ctx, other), refstore.CodeConflict)
+		wantCode(t, s.AddAPIKey(ctx, other, nil), refstore.CodeConflict)
 	}
 	if keys, _ := s.APIKeys(ctx, "acme", 2); len(keys) != 0 {
 		t.Fatalf("user 2 got keys: %+v", keys)
@@ -832,12 +832,12 @@ func testAPIKeys(t *testing.T, s *Store) {
 	_, err = s.UserByKey(ctx, "acme", "nope")
 	wantCode(t, err, refstore.CodeInvalidKey)
 	// Unknown users.
-	wantCode(t, s.AddAPIKey(ctx, refstore.APIKey{ID: "k_c", Hash: "hash-c", Account: "acme", UserID: 99, Created: t0}), refstore.CodeNotFound)
+	wantCode(t, s.AddAPIKey(ctx, refstore.APIKey{ID: "k_c", Hash: "hash-c", Account: "acme", UserID: 99, Created: t0}, nil), refstore.CodeNotFound)
 	_, err = s.APIKeys(ctx, "acme", 99)
 	wantCode(t, err, refstore.CodeNotFound)
 	// A second key, listed after the first.
 	k2 := refstore.APIKey{ID: "k_d", Hash: "hash-d", Account: "acme", UserID: 1, Created: t0.Add(time.Second)}
-	if err := s.AddAPIKey(ctx, k2); err != nil {
+	if err := s.AddAPIKey(ctx, k2, nil); err != nil {
 		t.Fatal(err)
 	}
 	keys, _ = s.APIKeys(ctx, "acme", 1)
@@ -851,14 +851,14 @@ func testAPIKeys(t *testing.T, s *Store) {
 		{Hash: "sa2", Account: "acme", UserID: 1, KeyHash: "hash-a", Created: t0, LastUsed: t0},
 		{Hash: "sd1", Account: "acme", UserID: 1, KeyHash: "hash-d", Created: t0, LastUsed: t0},
 	} {
-		if err := s.CreateSession(ctx, ss); err != nil {
+		if err := s.CreateSession(ctx, ss, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Revoking needs the right user and account.
-	wantCode(t, s.RevokeAPIKey(ctx, "acme", 2, "k_a"), refstore.CodeNotFound)
-	wantCode(t, s.RevokeAPIKey(ctx, "other", 1, "k_a"), refstore.CodeNotFound)
-	if err := s.RevokeAPIKey(ctx, "acme", 1, "k_a"); err != nil {
+	wantCode(t, s.RevokeAPIKey(ctx, "acme", 2, "k_a", nil), refstore.CodeNotFound)
+	wantCode(t, s.RevokeAPIKey(ctx, "other", 1, "k_a", nil), refstore.CodeNotFound)
+	if err := s.RevokeAPIKey(ctx, "acme", 1, "k_a", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, h := range []string{"sa1", "sa2"} {
@@ -871,9 +871,9 @@ func testAPIKeys(t *testing.T, s *Store) {
 	}
 	_, err = s.UserByKey(ctx, "acme", "hash-a")
 	wantCode(t, err, refstore.CodeInvalidKey)
-	wantCode(t, s.RevokeAPIKey(ctx, "acme", 1, "k_a"), refstore.CodeNotFound)
+	wantCode(t, s.RevokeAPIKey(ctx, "acme", 1, "k_a", nil), refstore.CodeNotFound)
 	// Once revoked, the key may be given to someone else.
-	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k_a", Hash: "hash-a", Account: "acme", UserID: 2, Created: t0}); err != nil {
+	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k_a", Hash: "hash-a", Account: "acme", UserID: 2, Created: t0}, nil); err != nil {
 		t.Fatalf("re-adding a revoked key to another user: %v", err)
 	}
 }
@@ -881,12 +881,12 @@ func testAPIKeys(t *testing.T, s *Store) {
 func testSessions(t *testing.T, s *Store) {
 	ctx := t.Context()
 	loadCatalog(t, s)
-	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k", Hash: "kh", Account: "acme", UserID: 2, Created: t0}); err != nil {
+	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k", Hash: "kh", Account: "acme", UserID: 2, Created: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ms := func(d time.Duration) time.Time { return t0.Truncate(time.Millisecond).Add(d) }
 	ss := refstore.Session{Hash: "sess", Account: "acme", UserID: 2, KeyHash: "kh", Created: ms(0), LastUsed: ms(0)}
-	if err := s.CreateSession(ctx, ss); err != nil {
+	if err := s.CreateSession(ctx, ss, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Session(ctx, "sess")
@@ -898,7 +898,7 @@ func testSessions(t *testing.T, s *Store) {
 		t.Fatalf("Session = %+v, want %+v", got, ss)
 	}
 	// A session hash is unique.
-	if err := s.CreateSession(ctx, ss); err == nil {
+	if err := s.CreateSession(ctx, ss, nil); err == nil {
 		t.Fatal("the same session was created twice")
 	}
 	_, err = s.Session(ctx, "unknown")
@@ -923,7 +923,7 @@ func testSessions(t *testing.T, s *Store) {
 	// Idle sessions: last used strictly before the cut-off go.
 	for i, h := range []string{"idle", "edge", "busy"} {
 		at := ms(time.Duration(i) * time.Minute) // 0, 1, 2 minutes
-		if err := s.CreateSession(ctx, refstore.Session{Hash: h, Account: "acme", UserID: 2, KeyHash: "kh", Created: at, LastUsed: at}); err != nil {
+		if err := s.CreateSession(ctx, refstore.Session{Hash: h, Account: "acme", UserID: 2, KeyHash: "kh", Created: at, LastUsed: at}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -942,7 +942,7 @@ func testSessions(t *testing.T, s *Store) {
 	}
 	// Deleting is idempotent.
 	for range 2 {
-		if err := s.DeleteSession(ctx, "sess"); err != nil {
+		if err := s.DeleteSession(ctx, "sess", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1110,7 +1110,7 @@ func testUploads(t *testing.T, s *Store) {
 	mine := hex32()
 	second := &refstore.Upload{TokenHash: hex32(), Account: "acme", UserID: 2, Name: "y.txt", Size: first.Size,
 		SHA256: first.SHA256, ContentType: "text/plain", Created: t0, Expires: t0.Add(time.Hour), BlobKey: mine}
-	key, err := s.CreateUpload(ctx, second)
+	key, err := s.CreateUpload(ctx, second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1126,7 +1126,7 @@ func testUploads(t *testing.T, s *Store) {
 	// The same bytes in another account are stored apart.
 	theirs := hex32()
 	key, err = s.CreateUpload(ctx, &refstore.Upload{TokenHash: hex32(), Account: "other", UserID: 1, Name: "z.txt",
-		Size: first.Size, SHA256: first.SHA256, ContentType: "text/plain", Created: t0, Expires: t0.Add(time.Hour), BlobKey: theirs})
+		Size: first.Size, SHA256: first.SHA256, ContentType: "text/plain", Created: t0, Expires: t0.Add(time.Hour), BlobKey: theirs}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1144,7 +1144,7 @@ func testUploads(t *testing.T, s *Store) {
 		}
 	}
 	// A token hash names one upload.
-	if _, err := s.CreateUpload(ctx, second); err == nil {
+	if _, err := s.CreateUpload(ctx, second, nil); err == nil {
 		t.Fatal("an upload was recorded twice under the same token")
 	}
 
@@ -1373,11 +1373,11 @@ func testDeleteAssets(t *testing.T, s *Store) {
 	mustAttach(t, s, u, 1002, addr("", "", "a.png"))
 
 	// One asset, matched exactly.
-	none, err := s.DeleteAssets(ctx, "acme", 1001, &refstore.Address{Name: "A.png"})
+	none, err := s.DeleteAssets(ctx, "acme", 1001, &refstore.Address{Name: "A.png"}, nil)
 	if err != nil || len(none) != 0 {
 		t.Fatalf("deleting a missing asset = %v, %v", paths(none), err)
 	}
-	one, err := s.DeleteAssets(ctx, "acme", 1001, &refstore.Address{Name: "a.png"})
+	one, err := s.DeleteAssets(ctx, "acme", 1001, &refstore.Address{Name: "a.png"}, nil)
 	if err != nil || len(one) != 1 || one[0].ID != a.ID || one[0].BlobKey != u.BlobKey || one[0].ProjectID != 10 {
 		t.Fatalf("DeleteAssets(one) = %+v, %v", one, err)
 	}
@@ -1385,11 +1385,11 @@ func testDeleteAssets(t *testing.T, s *Store) {
 		t.Fatalf("after deleting one: %v", got)
 	}
 	// Another account's segment with the same id is not reached.
-	if got, err := s.DeleteAssets(ctx, "other", 1001, nil); err != nil || len(got) != 0 {
+	if got, err := s.DeleteAssets(ctx, "other", 1001, nil, nil); err != nil || len(got) != 0 {
 		t.Fatalf("DeleteAssets(other) = %v, %v", paths(got), err)
 	}
 	// All of a segment, every locale.
-	all, err := s.DeleteAssets(ctx, "acme", 1001, nil)
+	all, err := s.DeleteAssets(ctx, "acme", 1001, nil, nil)
 	if err != nil || !slices.Equal(paths(all), []string{"1001:en/a.png", "1001:fr/x/y/a.png"}) {
 		t.Fatalf("DeleteAssets(all) = %v, %v", paths(all), err)
 	}
@@ -1399,11 +1399,11 @@ func testDeleteAssets(t *testing.T, s *Store) {
 	if got := listAssets(t, s, "acme", 1002); len(got) != 1 {
 		t.Fatalf("segment 1002 lost its asset: %v", paths(got))
 	}
-	again, err := s.DeleteAssets(ctx, "acme", 1001, nil)
+	again, err := s.DeleteAssets(ctx, "acme", 1001, nil, nil)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("deleting an empty segment = %v, %v", paths(again), err)
 	}
-	if _, err := s.DeleteAssets(ctx, "acme", 9999, nil); err != nil {
+	if _, err := s.DeleteAssets(ctx, "acme", 9999, nil, nil); err != nil {
 		t.Fatalf("deleting the assets of an unknown segment: %v", err)
 	}
 	// A deleted address can be used again, by a new asset.
@@ -1431,7 +1431,7 @@ func testCollectGarbage(t *testing.T, s *Store) {
 	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteAssets(ctx, "acme", 1002, nil); err != nil {
+	if _, err := s.DeleteAssets(ctx, "acme", 1002, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The writes that left blobs unreferenced marked them, and only them.
@@ -1663,7 +1663,7 @@ func testConcurrentWrites(t *testing.T, s *Store) {
 			// attach that must fail (an unknown file token).
 			u := &refstore.Upload{TokenHash: hex32(), Account: "acme", UserID: 1, Name: "x.png", Size: int64(len("shared")),
 				SHA256: sha("shared"), ContentType: "image/png", Created: t0, Expires: t0.Add(24 * time.Hour), BlobKey: hex32()}
-			key, err := s.CreateUpload(ctx, u)
+			key, err := s.CreateUpload(ctx, u, nil)
 			if err != nil {
 				errs[i] = err
 				return
@@ -1752,7 +1752,7 @@ func testUnreferencingWritesMark(t *testing.T, s *Store) {
 	}
 	want("after an overwrite", map[string]bool{"first": true, "third": false})
 
-	if _, _, err := s.ImportAsset(ctx, imported(7001, 1001, addr("", "", "a.png"), "fourth")); err != nil {
+	if _, _, err := s.ImportAsset(ctx, imported(7001, 1001, addr("", "", "a.png"), "fourth"), nil); err != nil {
 		t.Fatal(err)
 	}
 	want("after an import replaced the asset", map[string]bool{"third": true, "fourth": false})
@@ -1762,18 +1762,18 @@ func testUnreferencingWritesMark(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	want("while an asset holds it", map[string]bool{"fifth": false})
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: 1002}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: 1002}, nil); err != nil {
 		t.Fatal(err)
 	}
 	want("after the segment's removal", map[string]bool{"fourth": false, "fifth": true})
 
 	upload(t, s, "acme", 3, "sixth")
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryUser, Account: "acme", ID: 3}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryUser, Account: "acme", ID: 3}, nil); err != nil {
 		t.Fatal(err)
 	}
 	want("after the uploader's removal", map[string]bool{"fourth": false, "sixth": true})
 
-	if _, err := s.DeleteAssets(ctx, "acme", 1001, nil); err != nil {
+	if _, err := s.DeleteAssets(ctx, "acme", 1001, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	want("after the last asset's deletion", map[string]bool{"fourth": true})
