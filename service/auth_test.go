@@ -12,7 +12,7 @@ import (
 // key, a clock the test moves, and a token of that user.
 func authFixture(t *testing.T, cfg Config) (s *Service, now *time.Time, token string) {
 	t.Helper()
-	s, now = limitService(t, t.TempDir(), cfg)
+	s, now = testService(t, cfg)
 	c := &refstore.Catalog{Accounts: []refstore.CatalogAccount{{ID: "acme",
 		Users:    []refstore.CatalogUser{{ID: 1, Name: "pm", APIKey: "acme-key"}},
 		Projects: []refstore.CatalogProject{{ID: 7, Documents: []refstore.CatalogDocument{{ID: 70, Segments: []int64{700}}}}}}}}

@@ -62,7 +62,7 @@ func (s *Service) applyChange(ctx context.Context, c refstore.Change) {
 		return
 	case refstore.ChangeCatalog:
 		s.cache.catalogChanged()
-		s.limitsChanged()
+		s.limits.CatalogChanged()
 	case refstore.ChangeSegment:
 		s.cache.segmentChanged(c.Account, c.Segment)
 	case refstore.ChangeSession:

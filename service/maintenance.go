@@ -122,7 +122,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 			return r, fmt.Errorf("pruning the audit log: %w", err)
 		}
 	}
-	return r, s.pruneRequests(ctx)
+	return r, s.limits.Prune(ctx)
 }
 
 // RunSweepers sweeps every interval, and sweeps orphans every orphanInterval, until ctx

@@ -25,7 +25,7 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 	if err != nil {
 		return nil, "", err
 	}
-	end, err := s.beginUpload(p)
+	end, err := s.limits.BeginUpload(p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -51,9 +51,9 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 	ev.Detail = refstore.ContentDetail(u.Size, u.ContentType, u.SHA256)
 	// The quota is checked once the bytes are known, so that bytes the account already
 	// holds pass; the staged copy goes when they are refused.
-	quota, unlock, err := s.lockQuota(ctx, p.Account)
+	quota, unlock, err := s.limits.LockQuota(ctx, p.Account)
 	if err == nil && quota > 0 {
-		err = s.checkQuota(ctx, p.Account, u.SHA256, size)
+		err = s.limits.CheckQuota(ctx, p.Account, u.SHA256, size)
 	}
 	if err != nil {
 		unlock()

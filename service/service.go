@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/ratelimit"
 )
 
 // Config holds the limits and lifetimes of the service.
@@ -81,7 +82,7 @@ type Service struct {
 	cache  *cache     // nil unless cfg.ExclusiveMetadata or cfg.ChangeFeed
 	feed   *feedState // non-nil with cfg.ChangeFeed
 	small  *blobCache // nil when cfg.BlobCacheSize is 0
-	limits *limits
+	limits *ratelimit.Limiter
 	// segLocks order the writes of a segment from their metadata commit to their update of
 	// the reference-material tree (see lockSegment).
 	segLocks [64]sync.Mutex
@@ -91,7 +92,9 @@ type Service struct {
 // tree is kept up to date.
 func New(meta refstore.MetaStore, blobs refstore.BlobStore, cfg Config, log *slog.Logger) *Service {
 	cfg.setDefaults()
-	s := &Service{meta: meta, blobs: blobs, cfg: cfg, log: log, now: time.Now, limits: newLimits()}
+	s := &Service{meta: meta, blobs: blobs, cfg: cfg, log: log, now: time.Now}
+	s.limits = ratelimit.New(meta, ratelimit.Config{RateLimit: cfg.RateLimit, Window: cfg.RateWindow,
+		MaxUploadsPerKey: cfg.MaxUploadsPerKey, Shared: !cfg.ExclusiveMetadata, Now: func() time.Time { return s.now() }}, log)
 	if m, ok := blobs.(refstore.Mirror); ok {
 		s.mirror = m
 	}
@@ -137,7 +140,7 @@ func (s *Service) Ready(ctx context.Context) error {
 
 // catalogChanged tells the cache that catalog entries, keys or sessions changed.
 func (s *Service) catalogChanged() {
-	s.limitsChanged()
+	s.limits.CatalogChanged()
 	if s.cache != nil {
 		s.cache.catalogChanged()
 	}
@@ -169,4 +172,16 @@ func newAssetID() int64 {
 	const lo = int64(1e17)
 	v := int64(binary.BigEndian.Uint64(randomBytes(8)) >> 1)
 	return lo + v%(1<<63-1-lo)
+}
+
+// Admit counts an authenticated request against the rate limit of its API key, and
+// refuses it (429) when the key has used up its window (see ratelimit).
+func (s *Service) Admit(ctx context.Context, p refstore.Principal) error { return s.limits.Admit(ctx, p) }
+
+// RunLimits flushes the request counters of the rate limit until ctx ends.
+func (s *Service) RunLimits(ctx context.Context) { s.limits.Run(ctx) }
+
+// AccountUsage returns what an account stores and its quota.
+func (s *Service) AccountUsage(ctx context.Context, account string) (refstore.Usage, error) {
+	return s.meta.AccountUsage(ctx, account)
 }

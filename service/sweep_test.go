@@ -14,6 +14,18 @@ import (
 	"github.com/refstore/refstore/sqlstore"
 )
 
+// testService is a service on the embedded default's stores in a fresh directory, with a
+// clock the test moves.
+func testService(t *testing.T, cfg Config) (*Service, *time.Time) {
+	t.Helper()
+	st := openSweepStores(t)
+	cfg.ExclusiveMetadata = true
+	s := New(st.meta, st.blobs, cfg, slog.New(slog.DiscardHandler))
+	now := time.Date(2026, 3, 1, 10, 59, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	return s, &now
+}
+
 // sweepStores are the embedded default's stores in a fresh directory.
 type sweepStores struct {
 	meta  *sqlstore.Store
