@@ -176,7 +176,9 @@ func newAssetID() int64 {
 
 // Admit counts an authenticated request against the rate limit of its API key, and
 // refuses it (429) when the key has used up its window (see ratelimit).
-func (s *Service) Admit(ctx context.Context, p refstore.Principal) error { return s.limits.Admit(ctx, p) }
+func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
+	return s.limits.Admit(ctx, p)
+}
 
 // RunLimits flushes the request counters of the rate limit until ctx ends.
 func (s *Service) RunLimits(ctx context.Context) { s.limits.Run(ctx) }
