@@ -63,6 +63,10 @@ type Principal struct {
 	// KeyHash is the hash of the API key the session was opened with: rate limits and
 	// the cap on concurrent uploads count per key.
 	KeyHash string
+	// View is the view of the metadata the caller's request reads through (see MetaView),
+	// taken when the request began, before its session was checked. Nil for callers made
+	// without one (tools, tests): their reads take a view of their own.
+	View MetaView
 }
 
 // Access is what a caller may do within a resolved scope.

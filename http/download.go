@@ -278,7 +278,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, p refstore.Pri
 func (s *Server) downloadByIDHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail := func(err error) { s.writeAssetIDError(w, r, err) }
-		r, p, err := s.authenticate(r)
+		p, err := s.authenticate(r)
 		if err != nil {
 			fail(err)
 			return

@@ -21,7 +21,6 @@ func (s *Service) UpsertCatalog(ctx context.Context, c *refstore.Catalog) error 
 			}
 		}
 	}
-	defer s.catalogChanged()
 	return s.meta.UpsertCatalog(ctx, c, keys, adminEvent(ctx, "", refstore.AuditCatalogUpsert))
 }
 
@@ -50,7 +49,6 @@ func (s *Service) APIKeys(ctx context.Context, account string, user int64) ([]re
 
 // RevokeKey removes a key and ends its sessions.
 func (s *Service) RevokeKey(ctx context.Context, account string, user int64, id string) error {
-	defer s.catalogChanged()
 	ev := adminEvent(ctx, account, refstore.AuditKeyRevoke)
 	ev.Target = fmt.Sprintf("user %d key %s", user, id)
 	return s.meta.RevokeAPIKey(ctx, account, user, id, ev)
@@ -93,7 +91,6 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 		ev.Action = refstore.AuditGrantRevoke
 	}
 	removed, err := s.meta.RemoveEntry(ctx, e, ev)
-	s.catalogChanged()
 	if err != nil {
 		return err
 	}

@@ -14,14 +14,15 @@ import (
 // without the right a 403 whatever the segment, and only then an unknown segment or one
 // outside the scope a 404.
 func (s *Service) authorize(ctx context.Context, p refstore.Principal, sc refstore.Scope, need refstore.Rights, segmentIDs ...int64) (refstore.Access, []refstore.SegmentRef, error) {
-	acc, err := s.access(ctx, p, sc)
+	view := s.view(ctx, p)
+	acc, err := view.Access(ctx, p, sc)
 	if err != nil {
 		return acc, nil, err
 	}
 	if !acc.Rights.Has(need) {
 		return acc, nil, refstore.Errorf(refstore.CodeForbidden, "You do not have the %s right on %s.", need, scopeName(sc))
 	}
-	refs, err := s.segments(ctx, p.Account, segmentIDs)
+	refs, err := view.Segments(ctx, p.Account, segmentIDs)
 	if err != nil {
 		return acc, nil, err
 	}
@@ -110,7 +111,6 @@ func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.
 		return nil, s.refused(ctx, ev, err)
 	}
 	s.place(ctx, asset)
-	s.segmentChanged(p.Account, asset.SegmentID)
 	unlock()
 	if previous != nil && previous.SHA256 != asset.SHA256 {
 		s.collect(ctx)
@@ -150,7 +150,8 @@ func (s *Service) OpenAsset(ctx context.Context, p refstore.Principal, sc refsto
 	if _, _, err := s.authorize(ctx, p, sc, refstore.RightRead, segmentID); err != nil {
 		return nil, nil, err
 	}
-	return s.open(ctx, func() (*refstore.Asset, error) { return s.asset(ctx, p.Account, segmentID, addr) })
+	view := s.view(ctx, p)
+	return s.open(ctx, func() (*refstore.Asset, error) { return view.Asset(ctx, p.Account, segmentID, addr) })
 }
 
 // OpenAssetByID finds an asset by id and opens its bytes. The caller needs read on the
@@ -213,7 +214,7 @@ func (s *Service) List(ctx context.Context, p refstore.Principal, sc refstore.Sc
 	if _, _, err := s.authorize(ctx, p, sc, refstore.RightRead, segmentIDs...); err != nil {
 		return nil, err
 	}
-	return s.segmentAssets(ctx, p.Account, segmentIDs)
+	return s.view(ctx, p).SegmentAssets(ctx, p.Account, segmentIDs)
 }
 
 // Delete deletes one asset of a segment, or every asset of it when addr is nil, and
@@ -232,7 +233,6 @@ func (s *Service) Delete(ctx context.Context, p refstore.Principal, sc refstore.
 	ev.DocumentID = segs[0].DocumentID
 	unlock := s.lockSegment(segmentID)
 	deleted, err := s.meta.DeleteAssets(ctx, p.Account, segmentID, addr, ev)
-	s.segmentChanged(p.Account, segmentID)
 	if err != nil {
 		unlock()
 		return 0, err

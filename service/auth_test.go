@@ -12,7 +12,14 @@ import (
 // key, a clock the test moves, and a token of that user.
 func authFixture(t *testing.T, cfg Config) (s *Service, now *time.Time, token string) {
 	t.Helper()
-	s, now = testService(t, cfg)
+	s, now, _, token = authFixtureOn(t, cfg)
+	return s, now, token
+}
+
+// authFixtureOn is authFixture that also returns the stores under the service's cache.
+func authFixtureOn(t *testing.T, cfg Config) (s *Service, now *time.Time, st sweepStores, token string) {
+	t.Helper()
+	s, now, st = testServiceOn(t, openSweepStores(t), cfg)
 	c := &refstore.Catalog{Accounts: []refstore.CatalogAccount{{ID: "acme",
 		Users:    []refstore.CatalogUser{{ID: 1, Name: "pm", APIKey: "acme-key"}},
 		Projects: []refstore.CatalogProject{{ID: 7, Documents: []refstore.CatalogDocument{{ID: 70, Segments: []int64{700}}}}}}}}
@@ -23,7 +30,7 @@ func authFixture(t *testing.T, cfg Config) (s *Service, now *time.Time, token st
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, now, token
+	return s, now, st, token
 }
 
 func wantAuth(t *testing.T, s *Service, token string, want refstore.Code, when string) {
@@ -60,10 +67,10 @@ func TestSweepLeavesSessionsInUse(t *testing.T) {
 // elsewhere): the request is refused, and so are the next ones, instead of the cache
 // keeping a session the store no longer has.
 func TestTouchOfGoneSessionRefuses(t *testing.T) {
-	s, now, token := authFixture(t, Config{TokenTTL: 30 * time.Minute})
+	s, now, st, token := authFixtureOn(t, Config{TokenTTL: 30 * time.Minute})
 	wantAuth(t, s, token, "", "at login")
 	// The session goes behind the cache's back, as another node's logout would.
-	if err := s.meta.DeleteSession(t.Context(), hashSecret(token), nil); err != nil {
+	if err := st.meta.DeleteSession(t.Context(), hashSecret(token), nil); err != nil {
 		t.Fatal(err)
 	}
 	*now = now.Add(time.Minute) // past the touch interval: this use is written to the store

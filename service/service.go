@@ -32,12 +32,8 @@ type Config struct {
 	// younger ones may belong to an upload still committing on another node.
 	OrphanGrace time.Duration // default 1 h
 	// ExclusiveMetadata says this process is the only one changing the metadata (the
-	// embedded default). It then keeps what downloads read in memory (see cache).
+	// embedded default): the rate limit then counts exactly in memory.
 	ExclusiveMetadata bool
-	// ChangeFeed, for a metadata store shared with other nodes, keeps this node's cache
-	// coherent with theirs (see coherence.go); without it (and without
-	// ExclusiveMetadata) nothing of the metadata is cached.
-	ChangeFeed refstore.ChangeFeed
 	// BlobCacheSize is how many bytes of small blobs (up to 256 KiB each) are kept in
 	// memory; 0 keeps none.
 	BlobCacheSize int64
@@ -79,8 +75,9 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
-	cache  *cache     // nil unless cfg.ExclusiveMetadata or cfg.ChangeFeed
-	feed   *feedState // non-nil with cfg.ChangeFeed
+	// views hand out the views requests read through: the metadata store's own when it
+	// caches (metacache), otherwise plain reads of the store.
+	views  refstore.MetaViews
 	small  *blobCache // nil when cfg.BlobCacheSize is 0
 	limits *ratelimit.Limiter
 	// segLocks order the writes of a segment from their metadata commit to their update of
@@ -88,8 +85,9 @@ type Service struct {
 	segLocks [64]sync.Mutex
 }
 
-// New builds a service. When blobs also implements refstore.Mirror, the reference-material
-// tree is kept up to date.
+// New builds a service. When meta hands out views (metacache), requests read through them;
+// when it tells of catalog changes, the accounts' limits follow them. When blobs also
+// implements refstore.Mirror, the reference-material tree is kept up to date.
 func New(meta refstore.MetaStore, blobs refstore.BlobStore, cfg Config, log *slog.Logger) *Service {
 	cfg.setDefaults()
 	s := &Service{meta: meta, blobs: blobs, cfg: cfg, log: log, now: time.Now}
@@ -98,11 +96,12 @@ func New(meta refstore.MetaStore, blobs refstore.BlobStore, cfg Config, log *slo
 	if m, ok := blobs.(refstore.Mirror); ok {
 		s.mirror = m
 	}
-	switch {
-	case cfg.ExclusiveMetadata:
-		s.cache = newCache()
-	case cfg.ChangeFeed != nil:
-		s.cache, s.feed = newCache(), newFeedState()
+	s.views = refstore.StoreViews(meta)
+	if v, ok := meta.(refstore.MetaViews); ok {
+		s.views = v
+	}
+	if n, ok := meta.(refstore.CatalogNotifier); ok {
+		n.OnCatalogChange(s.limits.CatalogChanged)
 	}
 	if cfg.BlobCacheSize > 0 {
 		s.small = newBlobCache(cfg.BlobCacheSize)
@@ -138,19 +137,13 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
-// catalogChanged tells the cache that catalog entries, keys or sessions changed.
-func (s *Service) catalogChanged() {
-	s.limits.CatalogChanged()
-	if s.cache != nil {
-		s.cache.catalogChanged()
+// view is the view a caller's request reads through: the one taken at its start, or a new
+// one for callers made without (tools, tests).
+func (s *Service) view(ctx context.Context, p refstore.Principal) refstore.MetaView {
+	if p.View != nil {
+		return p.View
 	}
-}
-
-// segmentChanged tells the cache that the assets of a segment changed.
-func (s *Service) segmentChanged(account string, segment int64) {
-	if s.cache != nil {
-		s.cache.segmentChanged(account, segment)
-	}
+	return s.views.View(ctx)
 }
 
 // hashSecret is how tokens, file tokens and API keys are stored: they are long random

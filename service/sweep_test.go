@@ -11,19 +11,26 @@ import (
 
 	"github.com/refstore/refstore"
 	"github.com/refstore/refstore/filestore"
+	"github.com/refstore/refstore/metacache"
 	"github.com/refstore/refstore/sqlstore"
 )
 
-// testService is a service on the embedded default's stores in a fresh directory, with a
-// clock the test moves.
+// testService is a service on the embedded default's stores in a fresh directory, wired as
+// serve wires it (with the cache of an exclusive store), with a clock the test moves.
 func testService(t *testing.T, cfg Config) (*Service, *time.Time) {
 	t.Helper()
-	st := openSweepStores(t)
+	s, now, _ := testServiceOn(t, openSweepStores(t), cfg)
+	return s, now
+}
+
+// testServiceOn is testService on given stores.
+func testServiceOn(t *testing.T, st sweepStores, cfg Config) (*Service, *time.Time, sweepStores) {
+	t.Helper()
 	cfg.ExclusiveMetadata = true
-	s := New(st.meta, st.blobs, cfg, slog.New(slog.DiscardHandler))
+	s := New(metacache.New(st.meta, metacache.Options{Exclusive: true}), st.blobs, cfg, slog.New(slog.DiscardHandler))
 	now := time.Date(2026, 3, 1, 10, 59, 0, 0, time.UTC)
 	s.now = func() time.Time { return now }
-	return s, &now
+	return s, &now, st
 }
 
 // sweepStores are the embedded default's stores in a fresh directory.
@@ -51,6 +58,7 @@ func openSweepStores(t *testing.T) sweepStores {
 // service starts a service on the stores, as a process starting cleanly does (no
 // recovery), with a clock the test moves.
 func (st sweepStores) service(t *testing.T, meta refstore.MetaStore, now *time.Time) *Service {
+	meta = metacache.New(meta, metacache.Options{Exclusive: true})
 	s := New(meta, st.blobs, Config{ExclusiveMetadata: true, FileTokenTTL: time.Minute}, slog.New(slog.DiscardHandler))
 	s.now = func() time.Time { return *now }
 	return s

@@ -26,7 +26,6 @@ func (s *Service) ImportCatalog(ctx context.Context, c *refstore.Catalog, keys [
 			}
 		}
 	}
-	defer s.catalogChanged()
 	ev := adminEvent(ctx, "", refstore.AuditCatalogUpsert)
 	ev.Detail = "source=import"
 	return s.meta.UpsertCatalog(ctx, c, keys, ev)
@@ -72,7 +71,6 @@ func (s *Service) ImportAsset(ctx context.Context, a refstore.Asset, open func()
 		ev := adminEvent(ctx, a.Account, refstore.AuditImport)
 		ev.ProjectID, ev.DocumentID, ev.SegmentID, ev.Target = a.ProjectID, a.DocumentID, a.SegmentID, addressTarget(a.Address)
 		asset, previous, err := s.meta.ImportAsset(ctx, &a, ev)
-		s.segmentChanged(a.Account, a.SegmentID)
 		if err != nil {
 			unlock()
 			if res.Stored {

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	refhttp "github.com/refstore/refstore/http"
+	"github.com/refstore/refstore/metacache"
 	"github.com/refstore/refstore/service"
 	"github.com/refstore/refstore/sqlstore"
 )
@@ -152,9 +153,12 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer st.Close()
-	svc := service.New(st.meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
+	// The cache of what requests read: alone on the metadata (the embedded default) it sees
+	// every change; on a shared store the change feed keeps it coherent.
+	meta := metacache.New(st.meta, metacache.Options{Exclusive: c.stores.embedded(), Feed: st.meta.Feed()})
+	svc := service.New(meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
 		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace,
-		ExclusiveMetadata: c.stores.embedded(), ChangeFeed: st.meta.Feed(), BlobCacheSize: blobCacheSize(c),
+		ExclusiveMetadata: c.stores.embedded(), BlobCacheSize: blobCacheSize(c),
 		AuditRetention: c.auditKeep, RateLimit: c.rateLimit, RateWindow: c.rateWindow,
 		MaxUploadsPerKey: c.uploadsPerKey}, log)
 	if err := recoverUnclean(ctx, svc, st, c.orphanGrace, log); err != nil {
@@ -199,7 +203,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	defer stopSweeper()
 	var background sync.WaitGroup
 	background.Go(func() { svc.RunSweepers(sweepCtx, c.sweepInterval, c.orphanSweep) })
-	background.Go(func() { svc.RunChangeFeed(sweepCtx) })
+	background.Go(func() { meta.Run(sweepCtx) })
 	background.Go(func() { svc.RunLimits(sweepCtx) })
 
 	sigs := make(chan os.Signal, 2)
