@@ -37,6 +37,12 @@ type Change struct {
 	Session string // the session's hash, for ChangeSession
 }
 
+// FeedSource is implemented by metadata stores that nodes may share: Feed returns the
+// store's change feed, or nil when this store is not shared (SQLite).
+type FeedSource interface {
+	Feed() ChangeFeed
+}
+
 // ChangeFeed is implemented by metadata stores that several nodes share.
 type ChangeFeed interface {
 	// Epochs returns the current epoch of every stripe.

@@ -98,3 +98,16 @@ type Leftovers struct {
 type LeftoverInspector interface {
 	Leftovers(ctx context.Context) (Leftovers, error)
 }
+
+// BlobRestorer is implemented by blob stores that may hold a second copy of an asset's
+// bytes (the filesystem store's tree): RestoreBlob brings the blob a.BlobKey names back
+// from it, and reports whether it could.
+type BlobRestorer interface {
+	RestoreBlob(ctx context.Context, a *Asset) (bool, error)
+}
+
+// UncleanReporter is implemented by blob stores that know whether the last process that
+// used them stopped without shutting down cleanly.
+type UncleanReporter interface {
+	UncleanMarker() bool
+}

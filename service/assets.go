@@ -146,9 +146,9 @@ func (s *Service) collect(ctx context.Context) int {
 }
 
 // OpenAsset finds an asset by address and opens its bytes.
-func (s *Service) OpenAsset(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr refstore.Address) (*refstore.Asset, io.ReadSeekCloser, error) {
+func (s *Service) OpenAsset(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr refstore.Address) (*refstore.Asset, refstore.Content, error) {
 	if _, _, err := s.authorize(ctx, p, sc, refstore.RightRead, segmentID); err != nil {
-		return nil, nil, err
+		return nil, refstore.Content{}, err
 	}
 	view := s.view(ctx, p)
 	return s.open(ctx, func() (*refstore.Asset, error) { return view.Asset(ctx, p.Account, segmentID, addr) })
@@ -156,7 +156,7 @@ func (s *Service) OpenAsset(ctx context.Context, p refstore.Principal, sc refsto
 
 // OpenAssetByID finds an asset by id and opens its bytes. The caller needs read on the
 // asset's project or on a job that covers its document.
-func (s *Service) OpenAssetByID(ctx context.Context, p refstore.Principal, id int64) (*refstore.Asset, io.ReadSeekCloser, error) {
+func (s *Service) OpenAssetByID(ctx context.Context, p refstore.Principal, id int64) (*refstore.Asset, refstore.Content, error) {
 	return s.open(ctx, func() (*refstore.Asset, error) {
 		a, err := s.meta.AssetByID(ctx, p.Account, id)
 		if err != nil {
@@ -177,33 +177,33 @@ func (s *Service) OpenAssetByID(ctx context.Context, p refstore.Principal, id in
 // between the lookup and the open may already have removed the old bytes; the lookup is
 // then repeated, so the caller gets one complete version, old or new, never a mix. Small
 // blobs come from memory when the blob cache holds them.
-func (s *Service) open(ctx context.Context, find func() (*refstore.Asset, error)) (*refstore.Asset, io.ReadSeekCloser, error) {
+func (s *Service) open(ctx context.Context, find func() (*refstore.Asset, error)) (*refstore.Asset, refstore.Content, error) {
 	for attempt := 0; ; attempt++ {
 		a, err := find()
 		if err != nil {
-			return nil, nil, err
+			return nil, refstore.Content{}, err
 		}
 		ref := refstore.BlobRef{Account: a.Account, Key: a.BlobKey}
 		if s.small != nil && a.Size <= maxCachedBlob {
 			if data := s.small.get(ref); data != nil {
-				return a, newContent(data), nil
+				return a, refstore.MemoryContent(data), nil
 			}
 		}
 		f, err := s.blobs.Open(ctx, ref, a.Size)
 		if err == nil {
 			if s.small == nil || a.Size > maxCachedBlob {
-				return a, f, nil
+				return a, refstore.ContentOf(f), nil
 			}
 			data := make([]byte, a.Size)
 			_, err = io.ReadFull(f, data)
 			f.Close()
 			if err == nil {
 				s.small.put(ref, data)
-				return a, newContent(data), nil
+				return a, refstore.MemoryContent(data), nil
 			}
 		}
 		if !errors.Is(err, fs.ErrNotExist) || attempt == 2 {
-			return nil, nil, s.blobError(err)
+			return nil, refstore.Content{}, s.blobError(err)
 		}
 	}
 }

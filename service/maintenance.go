@@ -71,7 +71,7 @@ func (s *Service) sweepOrphans(ctx context.Context, before time.Time) (RecoveryR
 		}
 	}
 	r.Unreferenced = len(refs)
-	if a, ok := s.blobs.(refstore.StaleUploadAborter); ok {
+	if a := s.blobCaps.StaleAborter; a != nil {
 		if r.StaleUploads, err = a.AbortStaleUploads(ctx, before); err != nil {
 			return r, fmt.Errorf("aborting stale uploads: %w", err)
 		}

@@ -102,19 +102,19 @@ func (u *uploadReader) Read(p []byte) (int, error) {
 }
 
 // OpenUpload returns an upload's bytes to the user who uploaded them.
-func (s *Service) OpenUpload(ctx context.Context, p refstore.Principal, token string) (*refstore.Upload, io.ReadSeekCloser, error) {
+func (s *Service) OpenUpload(ctx context.Context, p refstore.Principal, token string) (*refstore.Upload, refstore.Content, error) {
 	if !validFileToken(token) {
-		return nil, nil, refstore.Errorf(refstore.CodeFileTokenInvalid, "The file token does not exist or has expired.")
+		return nil, refstore.Content{}, refstore.Errorf(refstore.CodeFileTokenInvalid, "The file token does not exist or has expired.")
 	}
 	u, err := s.meta.Upload(ctx, p.Account, p.UserID, hashSecret(token), s.now())
 	if err != nil {
-		return nil, nil, err
+		return nil, refstore.Content{}, err
 	}
 	f, err := s.blobs.Open(ctx, refstore.BlobRef{Account: u.Account, Key: u.BlobKey}, u.Size)
 	if err != nil {
-		return nil, nil, s.blobError(err)
+		return nil, refstore.Content{}, s.blobError(err)
 	}
-	return u, f, nil
+	return u, refstore.ContentOf(f), nil
 }
 
 // validFileToken checks the shape of a file token: 32 lower-case hex characters.

@@ -72,9 +72,12 @@ type Service struct {
 	meta   refstore.MetaStore
 	blobs  refstore.BlobStore
 	mirror refstore.Mirror // nil when the blob store keeps no browsable tree
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
+	// What the stores can do besides their interfaces, found once (see Capabilities).
+	metaCaps refstore.MetaCapabilities
+	blobCaps refstore.BlobCapabilities
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
 	// views hand out the views requests read through: the metadata store's own when it
 	// caches (metacache), otherwise plain reads of the store.
 	views  refstore.MetaViews
@@ -90,18 +93,17 @@ type Service struct {
 // implements refstore.Mirror, the reference-material tree is kept up to date.
 func New(meta refstore.MetaStore, blobs refstore.BlobStore, cfg Config, log *slog.Logger) *Service {
 	cfg.setDefaults()
-	s := &Service{meta: meta, blobs: blobs, cfg: cfg, log: log, now: time.Now}
+	s := &Service{meta: meta, blobs: blobs, cfg: cfg, log: log, now: time.Now,
+		metaCaps: refstore.MetaCapabilitiesOf(meta), blobCaps: refstore.BlobCapabilitiesOf(blobs)}
+	s.mirror = s.blobCaps.Mirror
 	s.limits = ratelimit.New(meta, ratelimit.Config{RateLimit: cfg.RateLimit, Window: cfg.RateWindow,
 		MaxUploadsPerKey: cfg.MaxUploadsPerKey, Shared: !cfg.ExclusiveMetadata, Now: func() time.Time { return s.now() }}, log)
-	if m, ok := blobs.(refstore.Mirror); ok {
-		s.mirror = m
-	}
 	s.views = refstore.StoreViews(meta)
-	if v, ok := meta.(refstore.MetaViews); ok {
-		s.views = v
+	if s.metaCaps.Views != nil {
+		s.views = s.metaCaps.Views
 	}
-	if n, ok := meta.(refstore.CatalogNotifier); ok {
-		n.OnCatalogChange(s.limits.CatalogChanged)
+	if s.metaCaps.Notifier != nil {
+		s.metaCaps.Notifier.OnCatalogChange(s.limits.CatalogChanged)
 	}
 	if cfg.BlobCacheSize > 0 {
 		s.small = newBlobCache(cfg.BlobCacheSize)
@@ -121,6 +123,12 @@ func (s *Service) lockSegment(segmentID int64) (unlock func()) {
 	mu := &s.segLocks[uint64(segmentID)%uint64(len(s.segLocks))]
 	mu.Lock()
 	return mu.Unlock
+}
+
+// Capabilities returns what the stores can do besides their interfaces, as found when
+// the service was built (logged at start).
+func (s *Service) Capabilities() (refstore.MetaCapabilities, refstore.BlobCapabilities) {
+	return s.metaCaps, s.blobCaps
 }
 
 // Config returns the effective configuration.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/refstore/refstore"
 	refhttp "github.com/refstore/refstore/http"
 	"github.com/refstore/refstore/metacache"
 	"github.com/refstore/refstore/service"
@@ -155,12 +156,14 @@ func serve(ctx context.Context, c serveConfig) error {
 	defer st.Close()
 	// The cache of what requests read: alone on the metadata (the embedded default) it sees
 	// every change; on a shared store the change feed keeps it coherent.
-	meta := metacache.New(st.meta, metacache.Options{Exclusive: c.stores.embedded(), Feed: st.meta.Feed()})
+	metaCaps := refstore.MetaCapabilitiesOf(st.meta)
+	meta := metacache.New(st.meta, metacache.Options{Exclusive: c.stores.embedded(), Feed: metaCaps.Feed})
 	svc := service.New(meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
 		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace,
 		ExclusiveMetadata: c.stores.embedded(), BlobCacheSize: blobCacheSize(c),
 		AuditRetention: c.auditKeep, RateLimit: c.rateLimit, RateWindow: c.rateWindow,
 		MaxUploadsPerKey: c.uploadsPerKey}, log)
+	log.Info("capabilities", "stores", capabilities(metaCaps, st, c))
 	if err := recoverUnclean(ctx, svc, st, c.orphanGrace, log); err != nil {
 		return err
 	}
@@ -298,6 +301,24 @@ func recoverUnclean(ctx context.Context, svc *service.Service, st *stores, orpha
 		"links_placed", rep.Mirror.Placed, "files_removed", rep.Mirror.Removed, "blobs_missing", rep.Mirror.Missing,
 		"took", rep.Duration)
 	return nil
+}
+
+// capabilities says, once at start, what the stores can do besides their interfaces and
+// how the metadata is cached: "cache=exclusive change-feed=no check=yes mirror=yes …".
+func capabilities(metaCaps refstore.MetaCapabilities, st *stores, c serveConfig) string {
+	cache := "no"
+	switch {
+	case c.stores.embedded():
+		cache = "exclusive"
+	case metaCaps.Feed != nil:
+		cache = "change-feed"
+	}
+	presign := "no"
+	if c.presign > 0 && st.s3 {
+		presign = "yes"
+	}
+	return "cache=" + cache + " " + metaCaps.String() + " " +
+		refstore.BlobCapabilitiesOf(st.blobs).String() + " presign=" + presign
 }
 
 // blobCacheSize is the memory for small blobs: none when downloads redirect to presigned
