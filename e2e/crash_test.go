@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // The crash test's own document: eight segments of project 7214, two per worker.
@@ -472,7 +474,7 @@ func (r *crRun) verify(data string, workers []*crWorker) crTotals {
 	for i, s := range segs {
 		ids[i] = strconv.FormatInt(s, 10)
 	}
-	var list []assetJSON
+	var list []wire.Asset
 	r.pm.do("GET", fmt.Sprintf("/api/resources/assets/list?scope=pr%d&segmentIds=%s", projectID, strings.Join(ids, ",")), nil).
 		expect(t, 200).json(t, &list)
 	observed := map[int64]crSegState{}

@@ -13,17 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// throttleBody is Wordbee's 429 body, which differs from the other errors.
-type throttleBody struct {
-	Error struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"error"`
-	Reason string `json:"reason"`
-	Code   string `json:"code"`
-}
+	"github.com/refstore/refstore/wire"
+)
 
 // limList is a cheap authenticated call that counts against the rate limit.
 func limList(s *session) *response {
@@ -36,7 +28,7 @@ func limList(s *session) *response {
 func (r *response) expectThrottled(t testing.TB, limit int, window string, maxWait time.Duration) time.Duration {
 	t.Helper()
 	r.expect(t, 429)
-	var b throttleBody
+	var b wire.ThrottlingError
 	r.json(t, &b)
 	want := fmt.Sprintf("Requests throttled. Maximum allowed %d per %s.", limit, window)
 	if b.Error.Type != "Throttling error" || b.Error.Message != want || b.Reason != want || b.Code != "rate_limited" {
@@ -217,18 +209,9 @@ func TestRateLimitCluster(t *testing.T) {
 	}
 }
 
-// usageJSON is GET /admin/v1/accounts/{account}/usage.
-type usageJSON struct {
-	Account    string `json:"account"`
-	Bytes      int64  `json:"bytes"`
-	Blobs      int64  `json:"blobs"`
-	Assets     int64  `json:"assets"`
-	QuotaBytes int64  `json:"quotaBytes"`
-}
-
-func limUsage(t testing.TB, c *cluster, account string) usageJSON {
+func limUsage(t testing.TB, c *cluster, account string) wire.Usage {
 	t.Helper()
-	var u usageJSON
+	var u wire.Usage
 	admin(t, c, "GET", "/admin/v1/accounts/"+account+"/usage", nil).expect(t, 200).json(t, &u)
 	return u
 }
@@ -257,14 +240,14 @@ func testQuota(t *testing.T, c *cluster, stored func(account string) []string) {
 	if acc.QuotaBytes == nil || *acc.QuotaBytes != 10000 || acc.RateLimit != nil {
 		t.Fatalf("the account's catalog shows quotaBytes %v, rateLimit %v", acc.QuotaBytes, acc.RateLimit)
 	}
-	if u := limUsage(t, c, tn.account); u != (usageJSON{Account: tn.account, QuotaBytes: 10000}) {
+	if u := limUsage(t, c, tn.account); u != (wire.Usage{Account: tn.account, QuotaBytes: 10000}) {
 		t.Fatalf("usage of a new account: %+v", u)
 	}
 	first := randomBytes(6000)
 	tok := pm.upload("first.bin", first)
 	pm.attach("pr"+itoa(projectID), segA1, map[string]string{"filetoken": tok}).expect(t, 200)
 	pm.attach("pr"+itoa(projectID), segA2, map[string]string{"filetoken": tok}).expect(t, 200)
-	want := usageJSON{Account: tn.account, Bytes: 6000, Blobs: 1, Assets: 2, QuotaBytes: 10000}
+	want := wire.Usage{Account: tn.account, Bytes: 6000, Blobs: 1, Assets: 2, QuotaBytes: 10000}
 	if u := limUsage(t, c, tn.account); u != want {
 		t.Fatalf("usage %+v, want %+v", u, want)
 	}
@@ -581,7 +564,7 @@ func TestUploadsPerKey(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // both are in progress
 	resp := pm.uploadResp("third.bin", "", []byte("third"))
 	resp.expect(t, 429)
-	var b throttleBody
+	var b wire.ThrottlingError
 	resp.json(t, &b)
 	if b.Error.Type != "Throttling error" || !strings.Contains(b.Reason, "at most 2") || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("429 %s, Retry-After %q", resp.body, resp.Header.Get("Retry-After"))

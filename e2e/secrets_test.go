@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // No secret — API key, session token, file token, the admin token, nor the wrong ones
@@ -121,7 +123,7 @@ func secretFlow(t *testing.T, c *cluster) map[string]string {
 
 	// A key issued through the admin API, used, and revoked.
 	base := "/admin/v1/accounts/" + tn.account + "/users/3/keys"
-	var key struct{ ID, Key string }
+	var key wire.Key
 	admin(t, c, "POST", base, nil).expect(t, 200).json(t, &key)
 	secrets["issued API key"] = key.Key
 	r = do(t, c, "POST", "/api/auth/token", nil, jsonBody(map[string]string{"accountid": tn.account, "key": key.Key})).expect(t, 200)

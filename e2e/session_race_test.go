@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // Issue 10 item 2: a session survived its logout. Requests of a token in flight while
@@ -125,7 +127,7 @@ func adminRequest(c *cluster, method, path string) (*http.Request, error) {
 // raceKeySession issues user a new API key and logs in with it.
 func raceKeySession(t *testing.T, tn *tenant, user int64) *session {
 	t.Helper()
-	var k struct{ ID, Key string }
+	var k wire.Key
 	admin(t, tn.c, "POST", fmt.Sprintf("/admin/v1/accounts/%s/users/%d/keys", tn.account, user), nil).expect(t, 200).json(t, &k)
 	return raceLogin(t, tn, k.Key, k.ID)
 }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // TestSweepExpiredFileTokens runs a cluster whose file tokens live 2 s and whose sweeper
@@ -81,7 +83,7 @@ func TestSweepExpiredFileTokens(t *testing.T) {
 		if !bytes.Equal(got.body, kept) {
 			t.Fatalf("download after the token expired: %d bytes that are not the attached ones", len(got.body))
 		}
-		var list []assetJSON
+		var list []wire.Asset
 		pm.do("GET", fmt.Sprintf("/api/resources/assets/list?scope=%s&segmentIds=%d,%d", scope, segA1, segA2), nil).
 			expect(t, 200).json(t, &list)
 		if len(list) != 1 || list[0].Name != "kept.bin" || list[0].Size != int64(len(kept)) {

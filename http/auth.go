@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/wire"
 )
 
 // maxJSONBody bounds the JSON bodies of login and attach: they hold a few short strings.
@@ -60,14 +61,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-type loginRequest struct {
-	AccountID string `json:"accountid"`
-	Key       string `json:"key"`
-}
-
 // login answers POST /api/auth/token with the token as a JSON string.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	var req loginRequest
+	var req wire.LoginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/service"
 )
 
 // declaredCodes reads the error codes declared in the Go files given: every constant of
@@ -110,3 +111,6 @@ func TestEveryCodeHasItsStatus(t *testing.T) {
 		t.Errorf("StatusOf(a plain error) = %d, want 500", got)
 	}
 }
+
+// The service is what the handlers call.
+var _ Service = (*service.Service)(nil)

@@ -60,12 +60,8 @@ func scopeName(sc refstore.Scope) string {
 	}
 }
 
-// AttachRequest is the body of an attach call.
-type AttachRequest struct {
-	FileToken    string `json:"filetoken"`
-	Locale       string `json:"locale"`
-	RelativePath string `json:"relativePath"`
-}
+// AttachRequest is what an attach asks for (refstore.AttachRequest).
+type AttachRequest = refstore.AttachRequest
 
 // Attach places an uploaded file at an address of a segment, overwriting what is there.
 func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, req AttachRequest) (*refstore.Asset, error) {

@@ -86,13 +86,8 @@ func (s *Service) SweepOrphans(ctx context.Context) (RecoveryReport, error) {
 	return s.sweepOrphans(ctx, s.now().Add(-s.cfg.OrphanGrace))
 }
 
-// SweepReport says what a sweep removed.
-type SweepReport struct {
-	Sessions  int64 // sessions idle past their lifetime
-	Uploads   int   // file tokens that expired
-	Blobs     int   // blobs deleted: unreferenced for at least the delete grace
-	AuditRows int64 // audit rows past their retention
-}
+// SweepReport says what a sweep removed (refstore.SweepReport).
+type SweepReport = refstore.SweepReport
 
 // Sweep removes expired sessions and file tokens, the bytes that lost their last
 // reference at least the delete grace ago, and audit rows past their retention. It is

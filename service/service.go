@@ -134,6 +134,9 @@ func (s *Service) Capabilities() (refstore.MetaCapabilities, refstore.BlobCapabi
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
 
+// MaxUploadSize is the hard limit of one upload in bytes.
+func (s *Service) MaxUploadSize() int64 { return s.cfg.MaxUploadSize }
+
 // Ready reports whether both stores are usable.
 func (s *Service) Ready(ctx context.Context) error {
 	if err := s.meta.Ping(ctx); err != nil {
