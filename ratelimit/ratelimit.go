@@ -7,13 +7,13 @@ package ratelimit
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/internal/keylock"
 )
 
 // Store is what the limits need of the metadata store.
@@ -87,7 +87,7 @@ type Limiter struct {
 
 	// quotaLocks serialise, per account, the quota check of an upload with its commit, so
 	// that uploads racing on one node cannot pass the check together.
-	quotaLocks lockSet
+	quotaLocks keylock.Set
 }
 
 type accountLimits struct {
@@ -366,7 +366,7 @@ func (l *Limiter) LockQuota(ctx context.Context, account string) (quota int64, u
 	if err != nil || a.QuotaBytes <= 0 {
 		return 0, func() {}, err
 	}
-	return a.QuotaBytes, l.quotaLocks.lock(account), nil
+	return a.QuotaBytes, l.quotaLocks.LockString(account), nil
 }
 
 // CheckQuota refuses new bytes that would take an account over its quota. Bytes the
@@ -395,17 +395,4 @@ func keyOf(p refstore.Principal) string {
 		return p.KeyHash
 	}
 	return p.SessionHash
-}
-
-// lockSet is a fixed set of mutexes that keys share by hash: one lock per key without a
-// map that grows with the keys.
-type lockSet [64]sync.Mutex
-
-// lock locks key's mutex and returns its unlock.
-func (s *lockSet) lock(key string) (unlock func()) {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	mu := &s[h.Sum32()%uint32(len(s))]
-	mu.Lock()
-	return mu.Unlock
 }

@@ -72,13 +72,13 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 	case refstore.EntryDocument:
 		acc, err := s.meta.Access(ctx, refstore.Principal{Account: e.Account}, refstore.Scope{Kind: refstore.ScopeDocument, ID: e.ID})
 		if err != nil {
-			return refstore.Errorf(refstore.CodeNotFound, "Document not found.")
+			return notFoundAs(err, refstore.CodeScopeNotFound, "Document not found.")
 		}
 		folder.ProjectID, folder.DocumentID = acc.ProjectID, e.ID
 	case refstore.EntrySegment:
 		ref, err := s.meta.Segment(ctx, e.Account, e.ID)
 		if err != nil {
-			return refstore.Errorf(refstore.CodeNotFound, "Segment not found.")
+			return notFoundAs(err, refstore.CodeSegmentNotFound, "Segment not found.")
 		}
 		folder.ProjectID, folder.DocumentID, folder.SegmentID = ref.ProjectID, ref.DocumentID, ref.ID
 	}
@@ -112,6 +112,15 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 		s.collect(ctx)
 	}
 	return nil
+}
+
+// notFoundAs turns the lookup's "no such scope or segment" into the admin API's plain not
+// found; any other failure (a database down) stays what it is.
+func notFoundAs(err error, code refstore.Code, msg string) error {
+	if refstore.ErrorCode(err) == code {
+		return refstore.Errorf(refstore.CodeNotFound, "%s", msg)
+	}
+	return err
 }
 
 // entryTarget names a removed catalog entry for the audit log.

@@ -12,10 +12,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/internal/keylock"
 	"github.com/refstore/refstore/ratelimit"
 )
 
@@ -83,9 +83,9 @@ type Service struct {
 	views  refstore.MetaViews
 	small  *blobCache // nil when cfg.BlobCacheSize is 0
 	limits *ratelimit.Limiter
-	// segLocks order the writes of a segment from their metadata commit to their update of
-	// the reference-material tree (see lockSegment).
-	segLocks [64]sync.Mutex
+	// segmentLocks order the writes of a segment from their metadata commit to their
+	// update of the reference-material tree (see lockSegment).
+	segmentLocks keylock.Set
 }
 
 // New builds a service. When meta hands out views (metacache), requests read through them;
@@ -111,18 +111,20 @@ func New(meta refstore.MetaStore, blobs refstore.BlobStore, cfg Config, log *slo
 	return s
 }
 
-// lockSegment serialises the writes of one segment from their metadata commit through
-// their update of the reference-material tree, so that the tree applies them in commit
-// order: otherwise two overwrites (or an overwrite and a delete) of one address that commit
-// in one order can reach the tree in the other and leave it holding what the metadata no
-// longer says. Only the filesystem store keeps a tree, and one process at a time uses it.
+// lockSegment serialises this process's writes of one segment from their metadata commit
+// through their update of the reference-material tree, so that the tree applies them in
+// commit order: otherwise two overwrites (or an overwrite and a delete) of one address that
+// commit in one order can reach the tree in the other and leave it holding what the
+// metadata no longer says. Only the filesystem store keeps a tree. On the embedded default
+// one process uses it; nodes that share a data directory (PostgreSQL with files) each
+// order their own writes, and what reaches the tree out of order across nodes is repaired
+// by a node that holds the directory alone, or by fsck --repair (docs/deploy.md): the
+// metadata stays the truth.
 func (s *Service) lockSegment(segmentID int64) (unlock func()) {
 	if s.mirror == nil {
 		return func() {}
 	}
-	mu := &s.segLocks[uint64(segmentID)%uint64(len(s.segLocks))]
-	mu.Lock()
-	return mu.Unlock
+	return s.segmentLocks.Lock(segmentID)
 }
 
 // Capabilities returns what the stores can do besides their interfaces, as found when
