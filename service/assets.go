@@ -68,7 +68,7 @@ func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.
 	if req.FileToken == "" {
 		return nil, refstore.InvalidParam("filetoken", "required")
 	}
-	if !validFileToken(req.FileToken) {
+	if !refstore.ValidHexID(req.FileToken) {
 		return nil, refstore.InvalidParam("filetoken", "must be the 32 lower-case hex characters returned by media upload")
 	}
 	locale, err := refstore.ParseLocale(req.Locale)

@@ -42,7 +42,7 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 		return nil, "", s.refused(ctx, ev, err)
 	}
 	now := s.now()
-	token := hex.EncodeToString(randomBytes(16))
+	token := refstore.NewHexID()
 	u := &refstore.Upload{
 		TokenHash: hashSecret(token), Account: p.Account, UserID: p.UserID, Folders: folders, Name: base,
 		Size: size, SHA256: hex.EncodeToString(in.hash.Sum(nil)), ContentType: refstore.DetectContentType(base, in.head),
@@ -103,7 +103,7 @@ func (u *uploadReader) Read(p []byte) (int, error) {
 
 // OpenUpload returns an upload's bytes to the user who uploaded them.
 func (s *Service) OpenUpload(ctx context.Context, p refstore.Principal, token string) (*refstore.Upload, refstore.Content, error) {
-	if !validFileToken(token) {
+	if !refstore.ValidHexID(token) {
 		return nil, refstore.Content{}, refstore.Errorf(refstore.CodeFileTokenInvalid, "The file token does not exist or has expired.")
 	}
 	u, err := s.meta.Upload(ctx, p.Account, p.UserID, hashSecret(token), s.now())
@@ -115,19 +115,6 @@ func (s *Service) OpenUpload(ctx context.Context, p refstore.Principal, token st
 		return nil, refstore.Content{}, s.blobError(err)
 	}
 	return u, refstore.ContentOf(f), nil
-}
-
-// validFileToken checks the shape of a file token: 32 lower-case hex characters.
-func validFileToken(t string) bool {
-	if len(t) != 32 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		if c := t[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // blobError reports bytes missing behind live metadata, which only a damaged store shows.

@@ -117,41 +117,21 @@ func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, pre
 			Scan(&a.Size, &a.SHA256, &a.ContentType, &a.BlobKey); err != nil {
 			return err
 		}
-		res, err = tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2 AND document_id = $3`,
-			p.Account, p.Segment.ID, p.Segment.DocumentID)
-		if err != nil {
+		if found, err := lockSegmentRow(ctx, tx, p.Account, p.Segment.ID, p.Segment.DocumentID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		} else if !found {
 			return refstore.Errorf(refstore.CodeSegmentNotFound, "Segment %d does not exist.", p.Segment.ID)
 		}
-		existing, err := segmentAssets(ctx, tx, p.Account, []int64{p.Segment.ID})
-		if err != nil {
+		if previous, err = placeAt(ctx, tx, p.Account, p.Segment.ID, p.Address); err != nil {
 			return err
-		}
-		addrs := make([]refstore.Address, len(existing))
-		for i := range existing {
-			addrs[i] = existing[i].Address
-			if existing[i].Address.Equal(p.Address) {
-				previous = &existing[i]
-			}
-		}
-		if other, clash := refstore.LayoutConflict(addrs, p.Address); clash {
-			return refstore.Errorf(refstore.CodeConflict,
-				"The path %q clashes with the existing asset %q of this segment: one would need a folder where the other is a file.",
-				strings.Join(p.Address.Elements(), "/"), strings.Join(other.Elements(), "/"))
 		}
 		now := refstore.TicksOf(p.Now)
 		if previous == nil {
 			a.ID, a.Created, a.Modified = p.NewID, now, now
-			_, err = tx.ExecContext(ctx, `INSERT INTO assets (account_id, id, segment_id, locale, folders, name, size,
-				sha256, content_type, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				p.Account, a.ID, a.SegmentID, a.Locale, a.FolderPath(), a.Name, a.Size, a.SHA256, a.ContentType,
-				int64(a.Created), int64(a.Modified))
+			err = insertAsset(ctx, tx, a)
 		} else {
 			a.ID, a.Created, a.Modified = previous.ID, previous.Created, max(now, previous.Modified+1)
-			_, err = tx.ExecContext(ctx, `UPDATE assets SET size = $3, sha256 = $4, content_type = $5, modified = $6
-				WHERE account_id = $1 AND id = $2`, p.Account, a.ID, a.Size, a.SHA256, a.ContentType, int64(a.Modified))
+			err = updateAsset(ctx, tx, a)
 		}
 		if err != nil {
 			return err
@@ -174,6 +154,61 @@ func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, pre
 		return nil, nil, err
 	}
 	return asset, previous, nil
+}
+
+// The steps Attach and ImportAsset share.
+
+// lockSegmentRow bumps a segment's rev, which serialises every writer of the segment for
+// the rest of the transaction, and reports whether the segment exists in document.
+func lockSegmentRow(ctx context.Context, tx *sql.Tx, account string, segment, document int64) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2 AND document_id = $3`,
+		account, segment, document)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// placeAt returns the asset at addr in a segment (nil for none), after checking that addr
+// fits the segment's layout: no asset may need a folder where another is a file
+// (CodeConflict).
+func placeAt(ctx context.Context, tx *sql.Tx, account string, segment int64, addr refstore.Address) (*refstore.Asset, error) {
+	existing, err := segmentAssets(ctx, tx, account, []int64{segment})
+	if err != nil {
+		return nil, err
+	}
+	var previous *refstore.Asset
+	addrs := make([]refstore.Address, len(existing))
+	for i := range existing {
+		addrs[i] = existing[i].Address
+		if existing[i].Address.Equal(addr) {
+			previous = &existing[i]
+		}
+	}
+	if other, clash := refstore.LayoutConflict(addrs, addr); clash {
+		return nil, refstore.Errorf(refstore.CodeConflict,
+			"The path %q clashes with the existing asset %q of this segment: one would need a folder where the other is a file.",
+			strings.Join(addr.Elements(), "/"), strings.Join(other.Elements(), "/"))
+	}
+	return previous, nil
+}
+
+// insertAsset inserts a's row.
+func insertAsset(ctx context.Context, tx *sql.Tx, a *refstore.Asset) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO assets (account_id, id, segment_id, locale, folders, name, size,
+		sha256, content_type, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		a.Account, a.ID, a.SegmentID, a.Locale, a.FolderPath(), a.Name, a.Size, a.SHA256, a.ContentType,
+		int64(a.Created), int64(a.Modified))
+	return err
+}
+
+// updateAsset gives the row of a's id a's bytes and dates; its address stays.
+func updateAsset(ctx context.Context, tx *sql.Tx, a *refstore.Asset) error {
+	_, err := tx.ExecContext(ctx, `UPDATE assets SET size = $3, sha256 = $4, content_type = $5, created = $6, modified = $7
+		WHERE account_id = $1 AND id = $2`, a.Account, a.ID, a.Size, a.SHA256, a.ContentType,
+		int64(a.Created), int64(a.Modified))
+	return err
 }
 
 const assetColumns = `a.id, a.segment_id, s.document_id, d.project_id, a.locale, a.folders, a.name, a.size,
@@ -445,12 +480,9 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset, audit *refs
 	defer classify(&err)
 	a := *in
 	err = s.inTxAnnounce(ctx, segmentChange(a.Account, a.SegmentID), func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2 AND document_id = $3`,
-			a.Account, a.SegmentID, a.DocumentID)
-		if err != nil {
+		if found, err := lockSegmentRow(ctx, tx, a.Account, a.SegmentID, a.DocumentID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		} else if !found {
 			return refstore.Errorf(refstore.CodeSegmentNotFound, "Segment %d does not exist in document %d.", a.SegmentID, a.DocumentID)
 		}
 		var project int64
@@ -487,21 +519,8 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset, audit *refs
 			return refstore.Errorf(refstore.CodeConflict, "The account's bytes with SHA-256 %s are %d bytes long, not %d.",
 				a.SHA256, size, a.Size)
 		}
-		existing, err := segmentAssets(ctx, tx, a.Account, []int64{a.SegmentID})
-		if err != nil {
+		if previous, err = placeAt(ctx, tx, a.Account, a.SegmentID, a.Address); err != nil {
 			return err
-		}
-		addrs := make([]refstore.Address, len(existing))
-		for i := range existing {
-			addrs[i] = existing[i].Address
-			if existing[i].Address.Equal(a.Address) {
-				previous = &existing[i]
-			}
-		}
-		if other, clash := refstore.LayoutConflict(addrs, a.Address); clash {
-			return refstore.Errorf(refstore.CodeConflict,
-				"The path %q clashes with the existing asset %q of this segment: one would need a folder where the other is a file.",
-				strings.Join(a.Elements(), "/"), strings.Join(other.Elements(), "/"))
 		}
 		if previous == nil || previous.ID != a.ID {
 			if found, err := exists(ctx, tx, `SELECT 1 FROM assets WHERE account_id = $1 AND id = $2`, a.Account, a.ID); err != nil {
@@ -513,9 +532,7 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset, audit *refs
 		}
 		switch {
 		case previous != nil && previous.ID == a.ID:
-			_, err = tx.ExecContext(ctx, `UPDATE assets SET size = $3, sha256 = $4, content_type = $5, created = $6, modified = $7
-				WHERE account_id = $1 AND id = $2`, a.Account, a.ID, a.Size, a.SHA256, a.ContentType,
-				int64(a.Created), int64(a.Modified))
+			err = updateAsset(ctx, tx, &a)
 		case previous != nil:
 			if _, err := tx.ExecContext(ctx, `DELETE FROM assets WHERE account_id = $1 AND id = $2`,
 				a.Account, previous.ID); err != nil {
@@ -523,10 +540,7 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset, audit *refs
 			}
 			fallthrough
 		default:
-			_, err = tx.ExecContext(ctx, `INSERT INTO assets (account_id, id, segment_id, locale, folders, name, size,
-				sha256, content_type, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				a.Account, a.ID, a.SegmentID, a.Locale, a.FolderPath(), a.Name, a.Size, a.SHA256, a.ContentType,
-				int64(a.Created), int64(a.Modified))
+			err = insertAsset(ctx, tx, &a)
 		}
 		if err != nil {
 			return err
