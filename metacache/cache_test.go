@@ -366,3 +366,28 @@ func TestChurn(t *testing.T) {
 		})
 	}
 }
+
+// A catalog change made on another node reaches this node's listeners (the rate limiter's
+// accounts' limits) through the change feed, as this node's own changes do at once.
+func TestCatalogChangeFromTheFeed(t *testing.T) {
+	ctx := t.Context()
+	f := newFakeStore()
+	nodes := setups[1].nodes(t, f)
+	heard := make(chan int, 16)
+	for i, n := range nodes {
+		n.OnCatalogChange(func() { heard <- i })
+	}
+	if err := nodes[0].UpsertCatalog(ctx, &refstore.Catalog{}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]bool{}
+	timeout := time.After(10 * time.Second)
+	for !got[0] || !got[1] {
+		select {
+		case i := <-heard:
+			got[i] = true
+		case <-timeout:
+			t.Fatalf("after a catalog change on node 0, listeners heard: %v", got)
+		}
+	}
+}
