@@ -178,6 +178,17 @@ func (f *fakeStore) SegmentAssets(_ context.Context, account string, ids []int64
 	return out, nil
 }
 
+func (f *fakeStore) Asset(_ context.Context, account string, seg int64, addr refstore.Address) (*refstore.Asset, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, a := range f.assets[segmentKey{account, seg}] {
+		if a.Address.Equal(addr) {
+			return &a, nil
+		}
+	}
+	return nil, refstore.Errorf(refstore.CodeAssetNotFound, "The requested file does not exist.")
+}
+
 func (f *fakeStore) Attach(_ context.Context, p refstore.AttachParams) (*refstore.Asset, *refstore.Asset, error) {
 	a := &refstore.Asset{ID: p.NewID, Account: p.Account, SegmentID: p.Segment.ID, Address: p.Address}
 	f.commit(refstore.Change{Kind: refstore.ChangeSegment, Stripe: refstore.SegmentStripe(p.Segment.ID),

@@ -67,7 +67,12 @@ func (v *view) SessionUsed(ctx context.Context, sess refstore.Session, at time.T
 		e, _ = get(c, c.sessions, sess.Hash)
 	}
 	if e == nil {
-		return refstore.StoreViews(v.s.inner).View(ctx).SessionUsed(ctx, sess, at, interval)
+		// Not cached (or not trusted): as without a cache, through the store's method so
+		// that a session found gone is dropped from the cache too.
+		if at.Sub(sess.LastUsed) <= interval {
+			return nil
+		}
+		return v.s.TouchSession(ctx, sess.Hash, at)
 	}
 	n := at.UnixNano()
 	advance(&e.lastUsed, n)
