@@ -29,12 +29,18 @@ func TestSecretsNeverLogged(t *testing.T) {
 				metrics = append(metrics, string(doURL(t, "GET", n.url+"/metrics", nil, nil).expect(t, 200).body))
 			}
 			audit := string(admin(t, c, "GET", "/admin/v1/audit?limit=1000", nil).expect(t, 200).body)
-			time.Sleep(200 * time.Millisecond) // the last log lines are written after the responses
+			// The access log's line of a request is written after its response: wait for the
+			// last request's.
+			var all string
 			var logs []string
-			for _, n := range c.nodes {
-				logs = append(logs, n.logs())
-			}
-			all := strings.Join(logs, "\n")
+			soEventually(t, 10*time.Second, "the access log of the last request", func() (bool, string) {
+				logs = logs[:0]
+				for _, n := range c.nodes {
+					logs = append(logs, n.logs())
+				}
+				all = strings.Join(logs, "\n")
+				return strings.Contains(all, `"route":"GET /admin/v1/audit"`), "not logged yet"
+			})
 			if !strings.Contains(all, `"msg":"request"`) || !strings.Contains(all, `"route":"GET /api/media/get/{token}"`) {
 				t.Fatalf("the access log did not record the flow:\n%s", truncate([]byte(all)))
 			}
