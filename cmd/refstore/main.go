@@ -5,6 +5,11 @@
 //	refstore import           loads an export into any backends
 //	refstore fsck             checks the metadata against the stored bytes
 //	refstore backup           snapshots the embedded default while it serves
+//	refstore version          the build: version, commit, Go version
+//	refstore healthcheck      exit 0 when a server answers /healthz (container HEALTHCHECKs)
+//
+// serve takes --config FILE (REFSTORE_CONFIG): a YAML file of its settings, keyed by flag
+// name, under the flags and the REFSTORE_* environment (deploy/refstore.yaml).
 package main
 
 import (
@@ -22,7 +27,9 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), exportCommand(), importCommand(), fsckCommand(), backupCommand())
+	root.SetFlagErrorFunc(flagError)
+	root.AddCommand(withConfig(serveCommand()), exportCommand(), importCommand(), fsckCommand(), backupCommand(),
+		versionCommand(), withConfig(healthcheckCommand(), serveFlagNames()...))
 	err := root.Execute()
 	logOutput.Flush()
 	var ee *exitError
