@@ -25,7 +25,7 @@ type accountLister interface {
 // holds no account, the command that loads one.
 func announce(ctx context.Context, log *slog.Logger, svc accountLister, data, addr string, tls bool) {
 	info := buildinfo.Read()
-	log.Info("build", "version", info.Version, "revision", info.Revision, "modified", info.Modified, "go", info.GoVersion)
+	log.Info("build", "version", info.Short(), "go", info.GoVersion)
 	bearer := "$REFSTORE_ADMIN_TOKEN"
 	if os.Getenv("REFSTORE_ADMIN_TOKEN") != "" {
 		log.Info("the admin API's token is REFSTORE_ADMIN_TOKEN, from the environment")
