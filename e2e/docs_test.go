@@ -296,69 +296,89 @@ func docsEnv(t *testing.T, work string) []string {
 }
 
 // docsServer is `refstore serve` with no flags, run where the documented commands run.
-type docsServer struct {
+type docsServer struct{ logProcess }
+
+// start runs the server and waits for its "listening" line on the documented address
+// (text logs, the default).
+func (s *docsServer) start(dir string, env []string) error {
+	cmd := exec.Command(binPath, "serve")
+	cmd.Dir, cmd.Env = dir, env
+	return s.logProcess.start(cmd, func(line string) bool {
+		return strings.Contains(line, "msg=listening addr=127.0.0.1:8080 ")
+	})
+}
+
+// logProcess is a process whose stderr (and stdout) is kept, started once it has written
+// a line that says it is ready.
+type logProcess struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	mu   sync.Mutex
 	log  bytes.Buffer
 }
 
-func (s *docsServer) logs() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.String()
+func (p *logProcess) logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
 }
 
-// start runs the server and waits for its "listening" line (text logs, the default).
-func (s *docsServer) start(dir string, env []string) error {
-	s.cmd = exec.Command(binPath, "serve")
-	s.cmd.Dir, s.cmd.Env = dir, env
-	stderr, err := s.cmd.StderrPipe()
-	if err != nil {
+// start starts cmd and waits, at most a minute, for a line of its output that ready
+// accepts; with no ready, it does not wait.
+func (p *logProcess) start(cmd *exec.Cmd, ready func(line string) bool) error {
+	p.cmd = cmd
+	r, w := io.Pipe()
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
 		return err
 	}
-	if err := s.cmd.Start(); err != nil {
-		return err
-	}
-	s.done = make(chan struct{})
-	listening := make(chan struct{}, 1)
+	p.done = make(chan struct{})
+	up := make(chan struct{}, 1)
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
-		sc := bufio.NewScanner(stderr)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
-			s.mu.Lock()
-			s.log.Write(sc.Bytes())
-			s.log.WriteByte('\n')
-			s.mu.Unlock()
-			if strings.Contains(sc.Text(), "msg=listening addr=127.0.0.1:8080 ") {
+			p.mu.Lock()
+			p.log.Write(sc.Bytes())
+			p.log.WriteByte('\n')
+			p.mu.Unlock()
+			if ready != nil && ready(sc.Text()) {
 				select {
-				case listening <- struct{}{}:
+				case up <- struct{}{}:
 				default:
 				}
 			}
 		}
-		io.Copy(io.Discard, stderr)
+		io.Copy(io.Discard, r)
 	}()
-	go func() { <-read; s.cmd.Wait(); close(s.done) }()
-	select {
-	case <-listening:
+	go func() { cmd.Wait(); w.Close(); <-read; close(p.done) }()
+	if ready == nil {
 		return nil
-	case <-s.done:
-		return fmt.Errorf("refstore serve exited before listening on 127.0.0.1:8080:\n%s", s.logs())
+	}
+	select {
+	case <-up:
+		return nil
+	case <-p.done:
+		return fmt.Errorf("%s exited before it was ready:\n%s", cmd.Args[0], p.logs())
 	case <-time.After(60 * time.Second):
-		s.stop()
-		return fmt.Errorf("refstore serve did not listen on 127.0.0.1:8080 within 60s:\n%s", s.logs())
+		p.stop()
+		return fmt.Errorf("%s was not ready within 60s:\n%s", cmd.Args[0], p.logs())
 	}
 }
 
-func (s *docsServer) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
+// stop sends SIGTERM and waits, then SIGKILL after 30 s.
+func (p *logProcess) stop() {
+	if p.cmd == nil || p.done == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-s.done:
+	case <-p.done:
 	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
+		p.cmd.Process.Kill()
+		<-p.done
 	}
 }
 

@@ -1,7 +1,7 @@
 // Command refstore runs the reference-media service.
 //
 //	refstore serve            the embedded default: ./refstore-data, 127.0.0.1:8080
-//	refstore export           the reference material as the SPEC's layout, with a manifest
+//	refstore export           the reference material as its on-disk layout, with a manifest
 //	refstore import           loads an export into any backends
 //	refstore fsck             checks the metadata against the stored bytes
 //	refstore backup           snapshots the embedded default while it serves
