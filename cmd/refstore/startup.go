@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/refstore/refstore/internal/buildinfo"
 )
@@ -37,6 +38,9 @@ func announce(ctx context.Context, log *slog.Logger, svc accountLister, data, ad
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// A hint is not worth holding up the start: a slow metadata store skips it.
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
 	accounts, err := svc.Accounts(ctx)
 	if err != nil || len(accounts) > 0 {
 		return

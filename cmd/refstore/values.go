@@ -38,7 +38,7 @@ func (d *duration) Set(s string) error {
 		return err
 	}
 	if v < 0 {
-		return fmt.Errorf("%q is negative", s)
+		return fmt.Errorf("%q is negative: give 0 or more", s)
 	}
 	*d.p = v
 	return nil
