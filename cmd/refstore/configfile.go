@@ -38,3 +38,16 @@ func serveFlagNames() []string {
 	serveCommand().Flags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
 	return names
 }
+
+// exitCode makes an error of cmd's configuration file end the process with code (fsck's
+// "could not run" is 2).
+func exitCode(code int, cmd *cobra.Command) *cobra.Command {
+	pre := cmd.PreRunE
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if err := pre(cmd, args); err != nil {
+			return &exitError{code, err}
+		}
+		return nil
+	}
+	return cmd
+}

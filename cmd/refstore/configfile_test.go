@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -257,5 +258,35 @@ func TestConfigAddrChecks(t *testing.T) {
 		if err := checkListenAddr("--addr", in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", in, err, want)
 		}
+	}
+}
+
+// TestConfigSharedByOtherCommands: fsck, export, import and backup read serve's file for
+// the settings they share with it, and ignore the others; a broken file stops fsck with
+// its "could not run" status 2.
+func TestConfigSharedByOtherCommands(t *testing.T) {
+	clearEnv(t)
+	shared := serveFlagNames()
+	for _, cmd := range []*cobra.Command{withConfig(fsckCommand(), shared...), withConfig(exportCommand(), shared...),
+		withConfig(importCommand(), shared...), withConfig(backupCommand(), shared...)} {
+		if err := cmd.ParseFlags([]string{"--config", exampleConfig}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.PreRunE(cmd, nil); err != nil {
+			t.Fatalf("%s: %v", cmd.Name(), err)
+		}
+		if got := cmd.Flags().Lookup("data").Value.String(); got != "/var/lib/refstore" {
+			t.Errorf("%s --data %q: want the file's /var/lib/refstore", cmd.Name(), got)
+		}
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("dta: /x\n"), 0o600)
+	cmd := exitCode(2, withConfig(fsckCommand(), shared...))
+	cmd.ParseFlags([]string{"--config", bad})
+	err := cmd.PreRunE(cmd, nil)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), `unknown setting "dta" (did you mean "data"?)`) {
+		t.Fatalf("fsck with a broken file: %v", err)
 	}
 }

@@ -9,7 +9,8 @@
 //	refstore healthcheck      exit 0 when a server answers /healthz (container HEALTHCHECKs)
 //
 // serve takes --config FILE (REFSTORE_CONFIG): a YAML file of its settings, keyed by flag
-// name, under the flags and the REFSTORE_* environment (deploy/refstore.yaml).
+// name, under the flags and the REFSTORE_* environment (deploy/refstore.yaml); the other
+// commands read the same file for the settings they share with serve.
 package main
 
 import (
@@ -28,8 +29,12 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(withConfig(serveCommand()), exportCommand(), importCommand(), fsckCommand(), backupCommand(),
-		versionCommand(), withConfig(healthcheckCommand(), serveFlagNames()...))
+	// The commands that open the stores, and healthcheck, read serve's configuration file
+	// too, taking the settings they share with it (data, metadata, blobs, log format …).
+	shared := serveFlagNames()
+	root.AddCommand(withConfig(serveCommand()), withConfig(exportCommand(), shared...),
+		withConfig(importCommand(), shared...), exitCode(2, withConfig(fsckCommand(), shared...)),
+		withConfig(backupCommand(), shared...), versionCommand(), withConfig(healthcheckCommand(), shared...))
 	err := root.Execute()
 	logOutput.Flush()
 	var ee *exitError
