@@ -447,7 +447,8 @@ func loopbackUp() error {
 // SPEC, no shared folder, and every relative link names a file or folder that exists.
 func TestDocsStandAlone(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
-	files = append(files, filepath.Join(repoRoot, "README.md"), filepath.Join(repoRoot, "deploy", "README.md"))
+	files = append(files, filepath.Join(repoRoot, "README.md"), filepath.Join(repoRoot, "deploy", "README.md"),
+		filepath.Join(repoRoot, "testdata", "samples", "README.md"))
 	outside := regexp.MustCompile(`\bSPEC\b|SPEC\.md|/work/|shared project folder|\bresearch/|\.\./\.\./`)
 	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
 	root, _ := filepath.Abs(repoRoot)
