@@ -486,3 +486,39 @@ func TestDocsStandAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsSamples: the quick start's sample files are small, and what their names say: a
+// PNG screenshot, a PDF with a text layer naming the page's buttons, an MP4 video; the
+// catalog is one the admin API takes (TestDocsREADME loads it).
+func TestDocsSamples(t *testing.T) {
+	dir := filepath.Join(repoRoot, "testdata", "samples")
+	for name, magic := range map[string]string{
+		"screenshot.png": "\x89PNG\r\n\x1a\n",
+		"guide.pdf":      "%PDF-",
+		"recording.mp4":  "\x00\x00\x00",
+		"catalog.json":   "{",
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > 100<<10 {
+			t.Errorf("%s is %d bytes: keep samples under 100 KB", name, len(b))
+		}
+		if !bytes.HasPrefix(b, []byte(magic)) {
+			t.Errorf("%s does not start as its type does", name)
+		}
+		if name == "recording.mp4" && string(b[4:8]) != "ftyp" {
+			t.Errorf("recording.mp4 has no ftyp box")
+		}
+	}
+	out, err := exec.Command("pdftotext", filepath.Join(dir, "guide.pdf"), "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext (poppler-utils): %v", err)
+	}
+	for _, word := range []string{"Account settings", "Save changes", "Cancel"} {
+		if !strings.Contains(string(out), word) {
+			t.Errorf("guide.pdf's text layer lacks %q:\n%s", word, out)
+		}
+	}
+}
