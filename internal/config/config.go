@@ -6,6 +6,14 @@
 // It works on any pflag.FlagSet, so every command (the server, and the command-line client
 // to come) shares one file format and one set of error messages. Errors name the file, the
 // line and the key: an unknown key is an error, so that a typo never passes silently.
+//
+// Why not koanf or ff: ff (v3) parses the standard library's flag.FlagSet, not the pflag
+// sets of our cobra commands. koanf merges providers into one flattened map: its posflag
+// provider would rank our environment-derived flag defaults below the file (the wrong
+// precedence) unless the REFSTORE_* layer, whose messages the tests rely on, were rebuilt
+// on its env provider; and its YAML parser drops line numbers. What would remain of it is
+// reading a YAML file, which go.yaml.in/yaml/v3 (already in the module graph through
+// goose and prometheus/common) does with the lines kept.
 package config
 
 import (
