@@ -73,6 +73,17 @@ func TestSystemdUnitVerify(t *testing.T) {
 	if lines := verifyUnit(t, path); len(lines) > 0 {
 		t.Fatalf("systemd-analyze verify:\n%s", strings.Join(lines, "\n"))
 	}
+	// systemd's own scoring of the sandbox, offline: 1.6 ("OK") when written; above 2 means
+	// hardening was lost.
+	out, err := exec.Command("systemd-analyze", "security", "--offline=true", "--no-pager", path).CombinedOutput()
+	m := regexp.MustCompile(`Overall exposure level for refstore\.service: ([0-9.]+)`).FindSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("systemd-analyze security --offline: %v\n%s", err, out)
+	}
+	if score, _ := strconv.ParseFloat(string(m[1]), 64); score > 2.0 {
+		t.Fatalf("exposure level %s, want at most 2.0:\n%s", m[1], out)
+	}
+	t.Logf("systemd-analyze security: exposure level %s", m[1])
 	broken := strings.Replace(strings.ReplaceAll(unit, "/usr/local/bin/refstore", binPath),
 		"ProtectSystem=strict", "ProtectSystem=strickt", 1)
 	os.WriteFile(path, []byte(broken), 0o644)
