@@ -64,7 +64,7 @@ func serveCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	f := envFlags{fs: cmd.Flags()}
-	f.String(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	f.Addr(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	f.storeFlags(&c.stores)
 	f.String(&c.publicURL, "public-url", "", "base of the download URLs in asset JSON (default: from each request)")
 	f.Size(&c.maxUpload, "max-upload-size", 5<<30, "hard limit of one upload")
@@ -72,7 +72,7 @@ func serveCommand() *cobra.Command {
 	f.Duration(&c.fileTokenTTL, "file-token-ttl", 24*time.Hour, "file tokens expire this long after upload")
 	f.Duration(&c.sweepInterval, "sweep-interval", time.Minute, "how often expired sessions and uploads are removed")
 	f.Duration(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long in-flight requests may finish on shutdown")
-	f.Duration(&c.deleteGrace, "delete-grace", -1, "how long unreferenced bytes stay readable before deletion (default 0 on files, 15m on S3)")
+	f.DurationAuto(&c.deleteGrace, "delete-grace", "0 on files, 15m on S3", "how long unreferenced bytes stay readable before deletion")
 	f.Duration(&c.orphanGrace, "orphan-grace", time.Hour, "bytes no metadata names are deleted by the orphan sweep once this old")
 	f.Duration(&c.orphanSweep, "orphan-sweep-interval", time.Hour, "how often bytes without metadata are looked for")
 	f.Duration(&c.auditKeep, "audit-retention", 90*24*time.Hour, "how long audit log rows are kept (0: forever)")
@@ -88,7 +88,7 @@ func serveCommand() *cobra.Command {
 	f.Bool(&c.accessLog, "access-log", false, "log every request (failed ones are logged either way)")
 	f.String(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with HTTP/2 (reloaded on SIGHUP)")
 	f.String(&c.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
-	f.String(&c.debugAddr, "debug-addr", "", "address of a separate listener serving /debug/pprof/ (keep it private; default off)")
+	f.Addr(&c.debugAddr, "debug-addr", "", "address of a separate listener serving /debug/pprof/ (keep it private; default off)")
 	f.String(&c.logFormat, "log-format", "text", "log format: text or json")
 	f.String(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -186,7 +186,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		return err
+		return listenError("--addr", c.addr, err)
 	}
 	if c.debugAddr != "" {
 		if err := serveDebug(c.debugAddr, log); err != nil {
@@ -194,6 +194,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		}
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", srv.TLSConfig != nil, "metadata", redactURL(c.stores.metadataURL()), "blobs", c.stores.blobsURL())
+	announce(ctx, log, svc, c.stores.data, ln.Addr().String(), srv.TLSConfig != nil)
 
 	sweepCtx, stopSweeper := context.WithCancel(ctx)
 	defer stopSweeper()
