@@ -104,9 +104,11 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Input is a file the tool reads. The sandbox binds the open file itself (not its path),
-// read-only, at /in/Name: the tool cannot write it, and a path changed after opening
-// cannot redirect the tool elsewhere.
+// Input is a file the tool reads, bound read-only at /in/Name (bwrap --ro-bind-fd): the
+// tool cannot write it. bwrap resolves the descriptor's path to mount it, then checks
+// that the mounted inode is the descriptor's, so a path changed after opening fails the
+// run rather than show the tool another file. The file must still have a name: an
+// unlinked file cannot be bound.
 type Input struct {
 	File *os.File
 	Name string // base name under /in, e.g. "input.pdf"

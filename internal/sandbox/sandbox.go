@@ -147,11 +147,17 @@ func hostTool(name, path string, timeout time.Duration) ToolInfo {
 	return t
 }
 
-// selfTest runs /usr/bin/true in the sandbox with default limits.
+// selfTest runs /usr/bin/true in the sandbox with default limits and an input bound by
+// descriptor, which needs bubblewrap 0.10 or Debian's 0.8.0-2+deb12u1 (a backport).
 func (r *Runner) selfTest(ctx context.Context, timeout time.Duration) error {
 	lim := DefaultLimits()
 	lim.Timeout = timeout
-	if _, err := r.run(ctx, "/usr/bin/true", Cmd{Limits: lim}); err != nil {
+	in, err := os.Open("/usr/bin/true")
+	if err != nil {
+		return fmt.Errorf("sandbox: %v: %w", err, ErrUnavailable)
+	}
+	defer in.Close()
+	if _, err := r.run(ctx, "/usr/bin/true", Cmd{Limits: lim, Inputs: []Input{{File: in, Name: "probe"}}}); err != nil {
 		return fmt.Errorf("sandbox: bwrap cannot start a sandbox here: %v: %w", err, ErrUnavailable)
 	}
 	return nil
