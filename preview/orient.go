@@ -37,7 +37,8 @@ func jpegOrientation(r *bufio.Reader) int {
 			return 1 // garbage between segments
 		}
 		m, err := r.ReadByte()
-		for err == nil && m == 0xff { // fill bytes
+		for err == nil && m == 0xff && scanned < maxJPEGHeader { // fill bytes
+			scanned++
 			m, err = r.ReadByte()
 		}
 		if err != nil {
