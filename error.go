@@ -32,6 +32,15 @@ const (
 	CodeQuotaExceeded    Code = "quota_exceeded"     // 507: the account's storage quota would be exceeded
 )
 
+// Codes of previews (package preview), in a block of their own so that their longer names
+// leave the alignment above alone.
+const (
+	CodeOutOfRange      Code = "out_of_range"        // 404: no such page in the PDF, or t= past the video's end
+	CodeImageTooLarge   Code = "image_too_large"     // 422: declared pixel size over the decoding limit (a decompression bomb)
+	CodeMediaUnreadable Code = "media_unreadable"    // 422: no preview: corrupt file, or over the tool's time or memory limit
+	CodeNoPreviewTool   Code = "preview_unavailable" // 501: the tool or sandbox this kind of preview needs is not installed
+)
+
 // Error is the one error type of the domain. Message is safe to show to the caller: it
 // never carries a path on the host, a secret or a stack.
 type Error struct {
