@@ -36,13 +36,16 @@ var surrogateEscape = regexp.MustCompile(`\\u[dD][89abcdefABCDEF]`)
 
 // checkText runs the Reader over data, read in chunks of the given size (0: at once).
 func checkText(data []byte, chunk int) error {
+	_, err := readText(data, chunk)
+	return err
+}
+
+func readText(data []byte, chunk int) ([]byte, error) {
 	var r io.Reader = bytes.NewReader(data)
 	if chunk > 0 {
 		r = &chunkReader{data: data, n: chunk}
 	}
-	vr := NewReader(r, Options{})
-	_, err := io.ReadAll(vr)
-	return err
+	return io.ReadAll(NewReader(r, Options{}))
 }
 
 type chunkReader struct {
@@ -68,10 +71,17 @@ func FuzzReader(f *testing.F) {
 		f.Add([]byte(s), uint8(1))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
-		whole := checkText(data, 0)
-		split := checkText(data, int(chunk%9)+1)
+		out, whole := readText(data, 0)
+		outSplit, split := readText(data, int(chunk%9)+1)
 		if !sameError(whole, split) {
 			t.Fatalf("%q: whole %v, in chunks of %d %v", data, whole, chunk%9+1, split)
+		}
+		if whole == nil {
+			// What is handed on is the text without its whitespace between tokens.
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, data); err != nil || !bytes.Equal(out, compact.Bytes()) || !bytes.Equal(outSplit, out) {
+				t.Fatalf("%q: handed on %q (in chunks %q), json.Compact gives %q (%v)", data, out, outSplit, compact.Bytes(), err)
+			}
 		}
 		valid := json.Valid(data)
 		if whole == nil {

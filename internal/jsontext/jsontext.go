@@ -77,7 +77,8 @@ type Error struct {
 	// "relativePath", "accounts[0].users[1].apiKey"; "" for the document as a whole.
 	// Type errors carry encoding/json's path, without indices ("accounts.users.id").
 	Path string
-	// Offset counts the bytes read before the error was found.
+	// Offset counts the bytes read before the error was found. For a type error it counts
+	// what encoding/json saw, which is the text without its whitespace between tokens.
 	Offset int64
 	// Reason says what is wrong, without the path: "holds \ud800, the first half of a
 	// UTF-16 surrogate pair, without its second half".
@@ -112,7 +113,8 @@ func Decode(r io.Reader, v any, opts Options) error {
 }
 
 // Reader passes JSON text through, checking it on the way: a Read that meets a fault
-// returns the bytes before it and the *Error, and so does every Read after. It is meant
+// returns the bytes before it and the *Error, and so does every Read after. Whitespace
+// between tokens is left out, so that a decoder above never buffers it. It is meant
 // to sit under a json.Decoder (which buffers ahead of the value it decodes, so a fault
 // in what follows may be found before the decoder returns: see Explain and Finish).
 type Reader struct {
@@ -136,18 +138,24 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if r.err != nil {
 		return 0, r.err
 	}
-	n, err := r.src.Read(p)
-	if m, serr := r.scanner.scan(p[:n]); serr != nil {
-		r.err = serr
-		return m, serr
-	}
-	if err == io.EOF {
-		if ferr := r.scanner.finish(); ferr != nil {
-			r.err = ferr
-			return n, ferr
+	for {
+		n, err := r.src.Read(p)
+		kept, serr := r.scanner.scan(p[:n])
+		if serr != nil {
+			r.err = serr
+			return kept, serr
+		}
+		if err == io.EOF {
+			if ferr := r.scanner.finish(); ferr != nil {
+				r.err = ferr
+				return kept, ferr
+			}
+		}
+		// A read of whitespace alone leaves nothing: read on, rather than return 0, nil.
+		if kept > 0 || err != nil || n == 0 {
+			return kept, err
 		}
 	}
-	return n, err
 }
 
 // Err returns the fault found so far, if any.
@@ -298,35 +306,62 @@ type scanner struct {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// scan checks p, which follows what was scanned before. On a fault it returns the number
-// of bytes of p before it and the *Error.
+// scan checks p, which follows what was scanned before, and moves what it keeps of it to
+// its front: all but the whitespace outside strings, which JSON ignores and json.Decoder
+// would otherwise buffer whole while it looks for the next token (a body padded with
+// gigabytes of spaces took that much memory). It returns the length kept and, on a
+// fault, the *Error (what is kept then ends before the fault).
 func (s *scanner) scan(p []byte) (int, error) {
+	w := 0
 	for i := 0; i < len(p); {
-		if s.st == stString {
-			if n, err := s.stringRun(p[i:]); err != nil {
-				return i, err
-			} else if n > 0 {
-				i += n
-				s.off += int64(n)
+		n := 0
+		var err error
+		switch s.st {
+		case stString:
+			n, err = s.stringRun(p[i:])
+		case stInt, stFrac, stExp:
+			n, err = s.digitRun(p[i:])
+		case stValue, stValueOrClose, stKeyOrClose, stKey, stColon, stAfter, stEnd:
+			// Whitespace between tokens changes no state: skipped in one go.
+			j := i
+			for j < len(p) && isSpace(p[j]) {
+				j++
+			}
+			s.off += int64(j - i)
+			if i = j; i == len(p) {
+				return w, nil
+			}
+		}
+		if err != nil {
+			return w, err
+		}
+		if n == 0 {
+			c := p[i]
+			drop := isSpace(c) && s.outsideString()
+			if err := s.step(c); err != nil {
+				return w, err
+			}
+			if n = 1; drop {
+				i++
+				s.off++
 				continue
 			}
 		}
-		if s.st == stInt || s.st == stFrac || s.st == stExp {
-			if n, err := s.digitRun(p[i:]); err != nil {
-				return i, err
-			} else if n > 0 {
-				i += n
-				s.off += int64(n)
-				continue
-			}
-		}
-		if err := s.step(p[i]); err != nil {
-			return i, err
-		}
-		i++
-		s.off++
+		w += copy(p[w:], p[i:i+n])
+		i += n
+		s.off += int64(n)
 	}
-	return len(p), nil
+	return w, nil
+}
+
+// outsideString reports whether the scanner is between tokens or in a number or a
+// literal, where whitespace is not part of the value.
+func (s *scanner) outsideString() bool {
+	switch s.st {
+	case stString, stEscape, stHex, stLowBackslash, stLowU, stUTF8:
+		return false
+	}
+	return true
 }
 
 // digitRun is the fast path through a number's digits (0: leave the byte to step).

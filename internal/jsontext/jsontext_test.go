@@ -3,6 +3,7 @@ package jsontext
 import (
 	"errors"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -322,5 +323,24 @@ func TestReaderStopsAtFault(t *testing.T) {
 	}
 	if r.Err() != err {
 		t.Fatalf("Err() = %v", r.Err())
+	}
+}
+
+// TestWhitespaceNotBuffered: whitespace between tokens is not handed to the decoder,
+// which would hold it whole while it looks for the next token.
+func TestWhitespaceNotBuffered(t *testing.T) {
+	pad := strings.Repeat(" \n\t\r", 1<<20) // 4 MiB
+	body := "{" + pad + `"relativePath"` + pad + ":" + pad + `"a b"` + pad + "," + `"locale":"en"` + pad + "}" + pad
+	var v attachBody
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	err := Decode(strings.NewReader(body), &v, Options{})
+	runtime.ReadMemStats(&after)
+	if err != nil || v.RelativePath != "a b" || v.Locale != "en" {
+		t.Fatalf("%+v, %v", v, err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+		t.Fatalf("decoding 20 MiB of padding allocated %d bytes", alloc)
 	}
 }
