@@ -22,7 +22,7 @@ func (s *Store) CopyBlob(ref refstore.BlobRef, dstDir string, copy bool) (dir st
 	}
 	dst := filepath.Join(dstDir, filepath.FromSlash(p))
 	dir = filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return "", err
 	}
 	if _, err := os.Lstat(dst); err == nil {
@@ -43,7 +43,7 @@ func (s *Store) CopyBlob(ref refstore.BlobRef, dstDir string, copy bool) (dir st
 	}
 	defer in.Close()
 	part := dst + ".part"
-	out, err := os.OpenFile(part, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	out, err := os.OpenFile(part, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, fileMode)
 	if err != nil {
 		return "", err
 	}
