@@ -66,7 +66,7 @@ func TestModesArePrivate(t *testing.T) {
 	}
 	backup := filepath.Join(t.TempDir(), "backup")
 	for _, copy := range []bool{false, true} {
-		if _, err := s.CopyBlob(refstore.BlobRef{Account: "acme", Key: key}, filepath.Join(backup, map[bool]string{false: "linked", true: "copied"}[copy]), copy); err != nil {
+		if _, err := s.CopyBlob(refstore.BlobRef{Account: "acme", Key: key}, n, filepath.Join(backup, map[bool]string{false: "linked", true: "copied"}[copy]), copy); err != nil {
 			t.Fatal(err)
 		}
 	}
