@@ -421,3 +421,28 @@ func TestExportIsPrivate(t *testing.T) {
 		t.Fatalf("walked %d entries", n)
 	}
 }
+
+// TestManifestHead: format and version are required, and come before the accounts.
+func TestManifestHead(t *testing.T) {
+	for body, says := range map[string]string{
+		`{"format":"refstore-export"}`: "no version",
+		`{"version":1}`:                "no format",
+		`{"format":"refstore-export","accounts":[],"version":1}`:                                               "before",
+		`{"format":"other","version":1,"accounts":[]}`:                                                         `format "other"`,
+		`{"format":"refstore-export","version":2,"accounts":[]}`:                                               "version 2",
+		`{"format":"refstore-export","version":1,"extra":1}`:                                                   `unknown field "extra"`,
+		`{"format":"refstore-export","version":1,"accounts":{}}`:                                               "accounts: must be an array",
+		`{"format":"refstore-export","version":1,"accounts":[1]}`:                                              "accounts[0]: must be an object",
+		`{"format":"refstore-export","version":"1","accounts":[]}`:                                             "version: must be an integer",
+		`["format","refstore-export"]`:                                                                         "must be an object",
+		`{"format":"refstore-export","version":1,"exported":"yesterday"}`:                                      `exported: parsing time "yesterday"`,
+		`{"format":"refstore-export","version":1,"accounts":[{"catalog":{"id":"a","userz":[]}}]}`:              `accounts[0].catalog: unknown field "userz"`,
+		`{"format":"refstore-export","version":1,"accounts":[{"catalog":{"id":"a"},"assets":[{"size":"x"}]}]}`: "accounts[0].assets[0].size: must be an integer",
+	} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, transfer.ManifestName), []byte(body), 0o600)
+		dst := embedded(t)
+		_, err := importFrom(t, dst, dir, transfer.ImportOptions{})
+		wantError(t, err, transfer.ManifestName, says)
+	}
+}

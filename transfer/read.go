@@ -30,6 +30,7 @@ const (
 // manifestReader streams the manifest through the strict JSON checks into its values,
 // one asset at a time, so that memory follows what the manifest holds, not its size.
 type manifestReader struct {
+	src *errReader
 	vr  *jsontext.Reader
 	dec *json.Decoder
 	// maxAssets bounds the assets of a zip's manifest by the files the zip holds (every
@@ -39,8 +40,9 @@ type manifestReader struct {
 }
 
 func decodeManifest(r io.Reader, maxAssets int) (*Manifest, error) {
-	vr := jsontext.NewReader(r, jsontext.Options{MaxTokenBytes: maxManifestToken})
-	mr := &manifestReader{vr: vr, dec: json.NewDecoder(vr), maxAssets: maxAssets}
+	src := &errReader{r: r}
+	vr := jsontext.NewReader(src, jsontext.Options{MaxTokenBytes: maxManifestToken})
+	mr := &manifestReader{src: src, vr: vr, dec: json.NewDecoder(vr), maxAssets: maxAssets}
 	mr.dec.DisallowUnknownFields()
 	m, err := mr.manifest()
 	if err == nil {
@@ -100,8 +102,11 @@ func (mr *manifestReader) manifest() (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !format {
-		return nil, fmt.Errorf("no format: not a refstore export")
+	switch {
+	case !format:
+		return nil, errors.New("no format: not a refstore export")
+	case !version:
+		return nil, errors.New("no version: not a manifest refstore wrote")
 	}
 	return m, nil
 }
@@ -192,8 +197,16 @@ func (mr *manifestReader) fail(at string, err error) error {
 	}
 	err = mr.vr.Explain(err)
 	var e *jsontext.Error
-	if !errors.As(err, &e) || mr.vr.Err() != nil {
+	switch {
+	case mr.src.err != nil && errors.Is(err, mr.src.err), mr.vr.Err() != nil:
+		// Reading stopped (it says why), or the scanner named the place itself.
 		return err
+	case !errors.As(err, &e):
+		// A value's own check, a date that does not parse for instance.
+		if at == "" {
+			return err
+		}
+		return fmt.Errorf("%s: %w", at, err)
 	}
 	path := at
 	if e.Path != "" {
@@ -206,6 +219,21 @@ func (mr *manifestReader) fail(at string, err error) error {
 		return err
 	}
 	return fmt.Errorf("%s: %s", path, e.Reason)
+}
+
+// errReader remembers the error its reader returned, to tell a failed read from a fault
+// of the text.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 // countingReader fails once more than max bytes come through: a directory's manifest
