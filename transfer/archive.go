@@ -354,8 +354,9 @@ func (a *Archive) zipFile(name string) (*zip.File, error) {
 	return f, nil
 }
 
-// open opens the file at name for reading. A zip entry's reader fails (zip.ErrFormat) as
-// soon as it inflates past its declared size, or at its end on a wrong CRC-32.
+// open opens the file at name for reading. A zip entry's reader fails with zip.ErrFormat
+// as soon as it inflates past its declared size (or ends short of it), and with
+// zip.ErrChecksum on a wrong CRC-32.
 func (a *Archive) open(name string) (io.ReadCloser, error) {
 	if a.root != nil {
 		f, _, err := openRegular(a.root, name)
@@ -395,7 +396,7 @@ func openRegular(root *os.Root, name string) (*os.File, fs.FileInfo, error) {
 	return f, info, nil
 }
 
-// openManifest opens the manifest, bounded: refused when it declares more than max bytes
+// openManifest opens the manifest, bounded: refused when it declares more than limit bytes
 // or, in a zip, inflates more than MaxManifestRatio to 1, and cut off (with an error)
 // past its declared size.
 func (a *Archive) openManifest(limit int64) (io.ReadCloser, error) {
