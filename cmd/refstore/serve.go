@@ -152,6 +152,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer st.Close()
+	logTightened(st, log)
 	svc := service.New(st.meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
 		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace,
 		ExclusiveMetadata: c.stores.embedded(), ChangeFeed: st.meta.Feed(), BlobCacheSize: blobCacheSize(c),
@@ -297,6 +298,22 @@ func recoverUnclean(ctx context.Context, svc *service.Service, st *stores, orpha
 	return nil
 }
 
+// logTightened says what opening the data directory did to the modes an older refstore
+// left readable by other users (once; see filestore.Store.Tightened).
+func logTightened(st *stores, log *slog.Logger) {
+	if st.files == nil {
+		return
+	}
+	n, err := st.files.Tightened()
+	if n > 0 {
+		log.Warn("made the data directory private: folders are now 0700 and files 0600 (an older refstore left them readable by every local user)",
+			"entries_changed", n)
+	}
+	if err != nil {
+		log.Error("the data directory is still partly readable by other users", "err", err)
+	}
+}
+
 // blobCacheSize is the memory for small blobs: none when downloads redirect to presigned
 // URLs, since the bytes then never pass through the node.
 func blobCacheSize(c serveConfig) int64 {
@@ -328,7 +345,7 @@ func adminToken(data string, cluster bool, log *slog.Logger) (string, error) {
 		log.Warn("REFSTORE_ADMIN_TOKEN is not set: this node uses its own admin token from its data directory; " +
 			"set the same REFSTORE_ADMIN_TOKEN on every node")
 	}
-	if err := os.MkdirAll(data, 0o755); err != nil {
+	if err := os.MkdirAll(data, 0o700); err != nil {
 		return "", err
 	}
 	root, err := os.OpenRoot(data)
