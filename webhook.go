@@ -118,7 +118,7 @@ type EventData struct {
 	DocumentID int64   `json:"documentId,omitempty"`
 	SegmentID  int64   `json:"segmentId,omitempty"`
 	AssetID    string  `json:"assetId,omitempty"` // re_…
-	Locale     *string `json:"locale"`           // null when language-neutral
+	Locale     *string `json:"locale"`            // null when language-neutral
 	// Folder is the relativePath in Wordbee's form (backslashes), "" at the segment root.
 	Folder string `json:"relativePath"`
 	Name   string `json:"name"`

@@ -326,4 +326,3 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (_ int64,
 	})
 	return n, err
 }
-
