@@ -15,44 +15,7 @@ PINNED=(
   "poppler-utils=22.12.0-2+deb12u3"
 )
 
-sudo=""
-[ "$(id -u)" = 0 ] || sudo="sudo"
-
-installed_version() {
-  dpkg-query -W -f='${db:Status-Status} ${Version}' "$1" 2>/dev/null | awk '$1 == "installed" {print $2}'
-}
-
-missing=()
-for p in "${PINNED[@]}"; do
-  name="${p%%=*}" want="${p#*=}"
-  have="$(installed_version "$name")"
-  if [ -z "$have" ]; then
-    missing+=("$p")
-  elif [ "$have" != "$want" ]; then
-    echo "media-deps: warning: $name $have is installed; the pinned version is $want" >&2
-  fi
-done
-
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "media-deps: installing ${missing[*]%%=*} from Debian's packages"
-  $sudo apt-get update -qq
-  args=()
-  for p in "${missing[@]}"; do
-    name="${p%%=*}" want="${p#*=}"
-    if apt-cache madison "$name" | awk -F'|' '{gsub(/ /, "", $2); print $2}' | grep -qxF "$want"; then
-      args+=("$p")
-    else
-      cand="$(apt-cache policy "$name" | awk '/Candidate:/ {print $2}')"
-      if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then
-        echo "media-deps: $name is not in the configured Debian archives" >&2
-        exit 1
-      fi
-      echo "media-deps: warning: $name $want is gone from the archive; installing the candidate $cand" >&2
-      args+=("$name=$cand")
-    fi
-  done
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${args[@]}" >/dev/null
-fi
+"$(dirname "$0")/apt-install.sh" "${PINNED[@]}"
 
 command -v prlimit >/dev/null || { echo "media-deps: prlimit (util-linux) is missing" >&2; exit 1; }
 
