@@ -1,6 +1,7 @@
 package refstore
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,7 +123,8 @@ func checkFolderLength(param string, folders []string) error {
 // and doubled separators are ignored, so "/public/images" is two folders under the segment,
 // never a path on the host. Rejected, with a 400 naming param: invalid UTF-8, "." and ".."
 // elements, drive (C:) and UNC (\\server) forms, control characters, any of <>:"|?*,
-// elements ending in a dot or a space, and elements over 255 bytes.
+// elements ending in a dot or a space, elements over 255 bytes, and names Windows
+// reserves for devices (see windowsDevice).
 func SplitPath(param, s string) ([]string, error) {
 	if !utf8.ValidString(s) {
 		return nil, InvalidParam(param, "is not valid UTF-8")
@@ -151,6 +153,8 @@ func checkElement(param, e string) error {
 		return InvalidParam(param, "a name is longer than %d bytes", MaxNameBytes)
 	case strings.HasSuffix(e, ".") || strings.HasSuffix(e, " "):
 		return InvalidParam(param, "a name may not end in a dot or a space")
+	case windowsDevice(e):
+		return reservedName(param, e)
 	}
 	for _, r := range e {
 		switch {
@@ -164,6 +168,39 @@ func checkElement(param, e string) error {
 		}
 	}
 	return nil
+}
+
+// windowsDevice reports whether Windows reserves the name e for a device: CON, PRN, AUX,
+// NUL, COM0-COM9, LPT0-LPT9 (also with the superscript digits ¹²³, which Windows counts
+// as digits there), CONIN$ and CONOUT$, in any case, alone or followed by an extension
+// (nul.txt and NUL.tar.gz are NUL too, and so is "con .txt": the spaces before the dot
+// are ignored). An export is a tree of files that is unpacked on translators' Windows
+// machines, where such a file cannot be created or opens the device instead.
+func windowsDevice(e string) bool {
+	base, _, _ := strings.Cut(e, ".")
+	base = strings.TrimRight(base, " ")
+	// EqualFold is an ASCII comparison for these letters: none of them has a Unicode
+	// case variant (the Kelvin sign of K, the long s of S) that Windows would not match.
+	is := func(d string) bool { return strings.EqualFold(base, d) }
+	switch len(base) {
+	case 3:
+		return slices.ContainsFunc([]string{"CON", "PRN", "AUX", "NUL"}, is)
+	case 6, 7:
+		return is("CONIN$") || is("CONOUT$")
+	}
+	if len(base) < 4 || !strings.EqualFold(base[:3], "COM") && !strings.EqualFold(base[:3], "LPT") {
+		return false
+	}
+	switch base[3:] {
+	case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u00b9", "\u00b2", "\u00b3":
+		return true
+	}
+	return false
+}
+
+func reservedName(param, e string) error {
+	return InvalidParam(param, "%q is a device name on Windows (CON, PRN, AUX, NUL, COM0-COM9, LPT0-LPT9, "+
+		"also with an extension): an export holding it could not be unpacked there", truncate(e, 40))
 }
 
 func isSep(c byte) bool         { return c == '/' || c == '\\' }
@@ -186,6 +223,10 @@ func ParseLocale(s string) (string, error) {
 		return "", InvalidParam("locale", "%q is not a valid BCP 47 language tag", truncate(s, 40))
 	}
 	canonical := tag.String()
+	if windowsDevice(canonical) {
+		// Con, Nul, Aux and Prn are languages, and a locale is a folder of the tree.
+		return "", reservedName("locale", canonical)
+	}
 	if knownLocaleCount.Add(1) <= maxKnownLocales {
 		knownLocales.Store(s, canonical)
 	}

@@ -105,6 +105,29 @@ func TestSplitPath(t *testing.T) {
 		{"a\u202db", nil, false},
 		{"a\u2066b", nil, false},
 		{"a\u2069b", nil, false},
+		// Names Windows reserves for devices, which an export unpacked there could not hold.
+		{"CON", nil, false},
+		{"con", nil, false},
+		{"nul.txt", nil, false},
+		{"NUL.tar.gz", nil, false},
+		{"COM1.png", nil, false},
+		{"lpt9", nil, false},
+		{"aux/x.png", nil, false},
+		{"a/Prn/b", nil, false},
+		{"COM\u00b9.png", nil, false}, // superscript one
+		{"lpt\u00b3", nil, false},     // superscript three
+		{"com0", nil, false},
+		{"con .txt", nil, false}, // Windows ignores the spaces before the extension
+		{"CONIN$", nil, false},
+		{"conout$.log", nil, false},
+		{"CONX", []string{"CONX"}, true},
+		{"console.png", []string{"console.png"}, true},
+		{"com10", []string{"com10"}, true},
+		{"lpt", []string{"lpt"}, true},
+		{"xcon", []string{"xcon"}, true},
+		{".con", []string{".con"}, true},
+		{"com\u00b4", []string{"com\u00b4"}, true}, // an acute accent, not a superscript digit
+		{"nul_", []string{"nul_"}, true},
 	}
 	for _, tc := range tests {
 		got, err := SplitPath("p", tc.in)
@@ -301,6 +324,15 @@ func TestParseAddressErrors(t *testing.T) {
 		{"../en", "", "x.png", "locale"},
 		{"en/US", "", "x.png", "locale"},
 		{strings.Repeat("a", 65), "", "x.png", "locale"},
+		{"", "", "CON.png", "filename"},
+		{"", "", "docs/nul/x.png", "filename"},
+		{"", "LPT1", "x.png", "relativePath"},
+		{"", "a/aux.d", "x.png", "relativePath"},
+		// Con, Nul, Aux and Prn are languages (ISO 639-3), and a locale is a folder.
+		{"con", "", "x.png", "locale"},
+		{"NUL", "", "x.png", "locale"},
+		{"aux", "", "x.png", "locale"},
+		{"prn", "", "x.png", "locale"},
 	}
 	for _, tc := range tests {
 		a, err := ParseAddress(tc.locale, tc.relative, tc.filename)
@@ -444,6 +476,18 @@ func TestLayoutConflict(t *testing.T) {
 	}
 }
 
+// TestReservedNameMessage checks that a Windows device name is refused with a message that
+// says why, naming the parameter.
+func TestReservedNameMessage(t *testing.T) {
+	_, err := ParseAddress("", "", "images/COM1.png")
+	wantInvalid(t, err, "filename")
+	var e *Error
+	errors.As(err, &e)
+	if !strings.Contains(e.Message, "COM1.png") || !strings.Contains(e.Message, "Windows") {
+		t.Errorf("message %q does not name the element and say it is reserved on Windows", e.Message)
+	}
+}
+
 // TestParseAddressStaysInside checks, for a few hostile inputs that are accepted, that the
 // result cannot leave the segment folder.
 func TestParseAddressStaysInside(t *testing.T) {
@@ -460,6 +504,32 @@ func TestParseAddressStaysInside(t *testing.T) {
 		}
 		checkInside(t, a)
 	}
+}
+
+// reservedOnWindows is the test's own statement of the names Windows reserves: the part
+// before the first dot, without trailing spaces, compared case-insensitively.
+func reservedOnWindows(e string) bool {
+	base, _, _ := strings.Cut(e, ".")
+	// ASCII only: Windows compares device names byte by byte, so "conın$" with a dotless ı
+	// is an ordinary name.
+	base = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, strings.TrimRight(base, " "))
+	switch base {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return true
+	}
+	for _, p := range []string{"COM", "LPT"} {
+		for _, d := range []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u00b9", "\u00b2", "\u00b3"} {
+			if base == p+d {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkInside asserts the fuzz property: the address's elements joined below "seg" stay
@@ -485,6 +555,9 @@ func checkInside(t *testing.T, a Address) {
 		}
 		if !filepath.IsLocal(e) {
 			t.Fatalf("%#v: element %q is not local", a, e)
+		}
+		if reservedOnWindows(e) {
+			t.Fatalf("%#v: element %q is a Windows device name", a, e)
 		}
 	}
 	rel := filepath.Join(el...)
@@ -512,6 +585,9 @@ func FuzzParseAddress(f *testing.F) {
 		{"", "", "../../etc/passwd"},
 		{"", `\\server\share`, "x"},
 		{"", "C:", "x"},
+		{"", "", "nul.txt"},
+		{"", "docs/COM\u00b9", "x.png"},
+		{"con", "", "x"},
 	} {
 		f.Add(s[0], s[1], s[2])
 	}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Rights a grant gives on a project or a job.
@@ -148,6 +149,14 @@ type CatalogGrant struct {
 	Rights    []string `json:"rights"`
 }
 
+// MinAPIKeyLength is the fewest characters an API key set in a catalog may have. Keys are
+// stored as plain SHA-256 hashes and looked up by hash, so their strength is all in their
+// length and randomness: 16 random characters carry about 96 bits (base64) or 64 bits
+// (hex), out of reach of guessing online and of a dictionary run against a stolen
+// database. The keys refstore issues itself (rsk_ and 43 base64url characters: 256 bits)
+// are 47 characters; one-character keys, which catalogs could set before, are refused.
+const MinAPIKeyLength = 16
+
 var accountIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // ValidAccountID reports whether s can be an account id: 1 to 64 ASCII letters, digits,
@@ -178,6 +187,10 @@ func (c *Catalog) Validate() error {
 		for _, u := range a.Users {
 			if u.ID <= 0 {
 				return bad("account %s: user id %d must be positive", a.ID, u.ID)
+			}
+			if n := utf8.RuneCountInString(u.APIKey); u.APIKey != "" && n < MinAPIKeyLength {
+				return bad("account %s: user %d: apiKey has %d characters; API keys need at least %d (use long random keys, "+
+					"or let refstore issue them: POST /admin/v1/accounts/{account}/users/{userId}/keys)", a.ID, u.ID, n, MinAPIKeyLength)
 			}
 		}
 		for _, p := range a.Projects {

@@ -64,6 +64,9 @@ func TestCatalogValidate(t *testing.T) {
 		{"unknown right", func(c *Catalog) { c.Accounts[0].Grants[0].Rights = []string{"read", "write"} }},
 		{"right in upper case", func(c *Catalog) { c.Accounts[0].Grants[0].Rights = []string{"Read"} }},
 		{"empty right", func(c *Catalog) { c.Accounts[0].Grants[0].Rights = []string{""} }},
+		{"one-character API key", func(c *Catalog) { c.Accounts[0].Users[1].APIKey = "x" }},
+		{"API key one short of the minimum", func(c *Catalog) { c.Accounts[0].Users[1].APIKey = strings.Repeat("k", MinAPIKeyLength-1) }},
+		{"API key of 15 characters in 30 bytes", func(c *Catalog) { c.Accounts[0].Users[1].APIKey = strings.Repeat("é", 15) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +80,34 @@ func TestCatalogValidate(t *testing.T) {
 				t.Fatalf("code %s, want %s (%v)", code, CodeInvalidBody, err)
 			}
 		})
+	}
+}
+
+// TestCatalogAPIKeyLength checks the minimum length of the API keys a catalog sets, and
+// that the refusal names the account and the user.
+func TestCatalogAPIKeyLength(t *testing.T) {
+	for _, key := range []string{strings.Repeat("k", MinAPIKeyLength), "my-secret-api-key",
+		"rsk_" + strings.Repeat("A", 43), strings.Repeat("é", MinAPIKeyLength)} {
+		c := validCatalog()
+		c.Accounts[0].Users[0].APIKey = key
+		if err := c.Validate(); err != nil {
+			t.Errorf("key of %d characters: %v", len([]rune(key)), err)
+		}
+	}
+	c := validCatalog()
+	c.Accounts[0].Users[1].APIKey = "short-key"
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("a key of 9 characters was accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{"acme", "user 2", "9 characters", fmt.Sprint(MinAPIKeyLength)} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "short-key") {
+		t.Errorf("message %q repeats the secret", msg)
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 // Code is a stable, machine-readable error code. The HTTP layer maps each code to one
 // status in one place; clients can branch on it instead of parsing messages. The codes
 // below are the domain's; the HTTP layer adds those that only describe an HTTP request
-// (a method, a request Content-Type, a body that comes too slowly).
+// (a method, a body that comes too slowly).
 type Code string
 
 const (
@@ -24,11 +24,21 @@ const (
 	CodeFileTokenInvalid Code = "file_token_invalid" // 404: file token unknown, expired or not the caller's
 	CodeConflict         Code = "conflict"           // 409: the request clashes with existing state
 	CodeTooLarge         Code = "too_large"          // 413: upload over maxsize or the hard limit
+	CodeUnsupportedMedia Code = "unsupported_media"  // 415: a content type the operation does not take
 	CodeRateLimited      Code = "rate_limited"       // 429
 	CodeInternal         Code = "internal"           // 500
 	CodeUnavailable      Code = "unavailable"        // 503: a backend is down
 	CodeStorageFull      Code = "storage_full"       // 507: no space left, or read-only storage
 	CodeQuotaExceeded    Code = "quota_exceeded"     // 507: the account's storage quota would be exceeded
+)
+
+// Codes of previews (package preview), in a block of their own so that their longer names
+// leave the alignment above alone.
+const (
+	CodeOutOfRange      Code = "out_of_range"        // 404: no such page in the PDF, or t= past the video's end
+	CodeImageTooLarge   Code = "image_too_large"     // 422: declared pixel size over the decoding limit (a decompression bomb)
+	CodeMediaUnreadable Code = "media_unreadable"    // 422: no preview: corrupt file, or over the tool's time or memory limit
+	CodeNoPreviewTool   Code = "preview_unavailable" // 501: the tool or sandbox this kind of preview needs is not installed
 )
 
 // Error is the one error type of the domain. Message is safe to show to the caller: it

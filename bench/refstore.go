@@ -13,7 +13,7 @@ import (
 // The benchmark's tenant: one account, one project, documents of segments.
 const (
 	benchAccount  = "bench"
-	benchKey      = "bench-api-key"
+	benchKey      = "bench-api-key-0123456789"
 	benchProject  = 7214
 	benchDocument = 19641
 	adminToken    = "bench-admin-token"

@@ -90,7 +90,7 @@ func (s *Store) place(blob, target string) error {
 // a folder is needed.
 func (s *Store) makeParents(target string) error {
 	dir := path.Dir(target)
-	err := s.root.MkdirAll(dir, 0o755)
+	err := s.root.MkdirAll(dir, dirMode)
 	// ENOTDIR when a file stands above dir, EEXIST when it stands at dir itself.
 	if err == nil || !(errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist)) {
 		return err
@@ -103,7 +103,7 @@ func (s *Store) makeParents(target string) error {
 			break
 		}
 	}
-	return s.root.MkdirAll(dir, 0o755)
+	return s.root.MkdirAll(dir, dirMode)
 }
 
 func (s *Store) copyFile(src, dst string) error {
@@ -112,7 +112,7 @@ func (s *Store) copyFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := s.root.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	out, err := s.root.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, fileMode)
 	if err != nil {
 		return err
 	}

@@ -10,12 +10,18 @@
 //	                   [{locale}/][{relativePath}/]{name}
 //	                                       the reference material, as hard links to blobs
 //
+// Everything is created for the server's user alone (folders 0700, files 0600, whatever
+// the umask): the tree is served by refstore, never read by another local user, and it
+// holds every tenant's files. A directory of an older refstore (0755, 0644) is tightened
+// the first time it is opened, once: see Tightened.
+//
 // Blobs are written to tmp/, fsynced and renamed into place (and their directory
 // fsynced) before the metadata that names them commits. The reference-material tree is
 // a view of the metadata: it is updated after every commit and repaired by Reconcile.
 package filestore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +49,9 @@ type Store struct {
 	unclean  bool
 	// tmpRemoved lists the leftovers of dead processes that Open removed from tmp/.
 	tmpRemoved []string
+	// tightened counts the entries Open made private; tightenErr is the first it could not.
+	tightened  int
+	tightenErr error
 	locks      stripedLocks
 }
 
@@ -81,6 +90,15 @@ const (
 	accountsDir = "accounts"
 	markerFile  = ".unclean"
 	lockFile    = ".lock"
+	// privateFile marks a directory whose modes are private: created by this version, or
+	// tightened once.
+	privateFile = ".private"
+)
+
+// The modes of everything the store creates: its user's alone.
+const (
+	dirMode  = 0o700
+	fileMode = 0o600
 )
 
 // Open opens (creating it if needed) a data directory. Without Options.Shared the process
@@ -95,7 +113,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return &Store{dir: dir, root: root, readOnly: true}, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	_, statErr := os.Stat(dir)
+	fresh := errors.Is(statErr, fs.ErrNotExist)
+	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	root, err := os.OpenRoot(dir)
@@ -105,7 +125,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	s := &Store{dir: dir, root: root, shared: opts.Shared, tmp: tmpDir}
 	// Lock files are opened read-only (flock needs no more), so that an idle server holds
 	// no file of the directory open for writing and its filesystem can be remounted ro.
-	if s.lock, err = root.OpenFile(lockFile, os.O_CREATE|os.O_RDONLY, 0o600); err != nil {
+	if s.lock, err = root.OpenFile(lockFile, os.O_CREATE|os.O_RDONLY, fileMode); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -125,7 +145,64 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.makePrivate(fresh); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
 	return s, nil
+}
+
+// makePrivate tightens, once, the modes of a directory an older refstore made: its
+// folders were 0755 and its files 0644 under the usual umask, readable by every local
+// user. The walk takes a while on a large tree, once; entries it cannot change (owned by
+// another user) are reported by Tightened, and the next Open tries again.
+func (s *Store) makePrivate(fresh bool) error {
+	if _, err := s.root.Stat(privateFile); err == nil {
+		return nil
+	}
+	if !fresh {
+		s.tightened, s.tightenErr = tightenModes(s.root)
+		if s.tightenErr != nil {
+			return nil
+		}
+	}
+	return writeFileSync(s.root, privateFile, nil)
+}
+
+// Tightened reports what Open did to an older directory's modes: how many folders and
+// files it made private, and an error naming those it could not change (nil when none).
+// Both are zero when the directory was private already, or new.
+func (s *Store) Tightened() (int, error) { return s.tightened, s.tightenErr }
+
+// tightenModes takes the group's and others' bits off every folder and regular file
+// below root, root included. Symbolic links are neither followed nor changed.
+func tightenModes(root *os.Root) (changed int, err error) {
+	var failed []string
+	var first error
+	fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !d.Type().IsRegular() {
+			return nil
+		}
+		var info fs.FileInfo
+		if err == nil {
+			info, err = d.Info()
+		}
+		if err == nil && info.Mode().Perm()&0o077 != 0 {
+			if err = root.Chmod(p, info.Mode().Perm()&^0o077); err == nil {
+				changed++
+			}
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			failed = append(failed, p)
+			first = cmp.Or(first, err)
+		}
+		return nil
+	})
+	if len(failed) > 0 {
+		return changed, fmt.Errorf("%d entries of the data directory keep modes other users can read, %s first (%w): "+
+			"give them to the server's user, and start it again", len(failed), failed[0], first)
+	}
+	return changed, nil
 }
 
 func (s *Store) prepare() error {
@@ -138,14 +215,14 @@ func (s *Store) prepare() error {
 			return fmt.Errorf("clearing tmp/: %w", err)
 		}
 		for _, d := range []string{tmpDir, accountsDir} {
-			if err := s.root.MkdirAll(d, 0o755); err != nil {
+			if err := s.root.MkdirAll(d, dirMode); err != nil {
 				return err
 			}
 		}
 		return writeFileSync(s.root, markerFile, nil)
 	}
 	for _, d := range []string{tmpDir, accountsDir} {
-		if err := s.root.MkdirAll(d, 0o755); err != nil {
+		if err := s.root.MkdirAll(d, dirMode); err != nil {
 			return err
 		}
 	}
@@ -172,7 +249,7 @@ func (s *Store) prepare() error {
 		f.Close()
 	}
 	id := newKey()
-	lock, err := s.root.OpenFile(path.Join(tmpDir, id+".lock"), os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o600)
+	lock, err := s.root.OpenFile(path.Join(tmpDir, id+".lock"), os.O_CREATE|os.O_EXCL|os.O_RDONLY, fileMode)
 	if err != nil {
 		return err
 	}
@@ -181,7 +258,7 @@ func (s *Store) prepare() error {
 		return err
 	}
 	s.tmpLock, s.tmp = lock, path.Join(tmpDir, id)
-	return s.root.Mkdir(s.tmp, 0o755)
+	return s.root.Mkdir(s.tmp, dirMode)
 }
 
 // Shared reports whether other processes may use the directory at the same time.
@@ -249,7 +326,7 @@ func (s *Store) Put(ctx context.Context, account string, r io.Reader) (string, i
 		return "", 0, fmt.Errorf("invalid account id %q", account)
 	}
 	tmp := path.Join(s.tmp, newKey())
-	f, err := s.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := s.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, fileMode)
 	if err != nil {
 		return "", 0, storageError(err)
 	}
@@ -387,7 +464,7 @@ func (s *Store) mkdirAllSync(p string) error {
 			return err
 		}
 	}
-	if err := s.root.Mkdir(p, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := s.root.Mkdir(p, dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	return syncDir(s.root, parent)
@@ -403,7 +480,7 @@ func syncDir(root *os.Root, dir string) error {
 }
 
 func writeFileSync(root *os.Root, name string, data []byte) error {
-	f, err := root.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	f, err := root.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, fileMode)
 	if err != nil {
 		return err
 	}

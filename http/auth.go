@@ -24,9 +24,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		mt, _, err := mime.ParseMediaType(ct)
 		switch {
 		case err != nil:
-			return refstore.Errorf(CodeUnsupportedMedia, "The Content-Type %q cannot be parsed; send application/json.", ct)
+			return refstore.Errorf(refstore.CodeUnsupportedMedia, "The Content-Type %q cannot be parsed; send application/json.", ct)
 		case mt != "application/json" && mt != "text/json" && mt != "text/plain" && mt != "application/x-www-form-urlencoded":
-			return refstore.Errorf(CodeUnsupportedMedia, "The body must be JSON (application/json), not %s.", mt)
+			return refstore.Errorf(refstore.CodeUnsupportedMedia, "The body must be JSON (application/json), not %s.", mt)
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))

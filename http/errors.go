@@ -16,7 +16,6 @@ import (
 const (
 	CodeMethodNotAllowed refstore.Code = "method_not_allowed" // 405: the route exists for other methods
 	CodeTimeout          refstore.Code = "request_timeout"    // 408: the request body came too slowly
-	CodeUnsupportedMedia refstore.Code = "unsupported_media"  // 415: wrong request Content-Type
 )
 
 // statusOf maps every error code to its one HTTP status.
@@ -34,13 +33,17 @@ var statusOf = map[refstore.Code]int{
 	CodeMethodNotAllowed:          http.StatusMethodNotAllowed,
 	refstore.CodeConflict:         http.StatusConflict,
 	refstore.CodeTooLarge:         http.StatusRequestEntityTooLarge,
-	CodeUnsupportedMedia:          http.StatusUnsupportedMediaType,
+	refstore.CodeUnsupportedMedia: http.StatusUnsupportedMediaType,
 	refstore.CodeRateLimited:      http.StatusTooManyRequests,
 	refstore.CodeInternal:         http.StatusInternalServerError,
 	refstore.CodeUnavailable:      http.StatusServiceUnavailable,
 	refstore.CodeStorageFull:      http.StatusInsufficientStorage,
 	refstore.CodeQuotaExceeded:    http.StatusInsufficientStorage,
 	CodeTimeout:                   http.StatusRequestTimeout,
+	refstore.CodeOutOfRange:       http.StatusNotFound,
+	refstore.CodeImageTooLarge:    http.StatusUnprocessableEntity,
+	refstore.CodeMediaUnreadable:  http.StatusUnprocessableEntity,
+	refstore.CodeNoPreviewTool:    http.StatusNotImplemented,
 }
 
 // StatusOf returns the HTTP status of an error.

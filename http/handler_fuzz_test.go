@@ -44,7 +44,7 @@ type fuzzServer struct {
 // fuzzCatalog is the catalog the fuzz server starts with; the catalog target's seeds are
 // variations of it.
 const fuzzCatalog = `{"accounts": [{"id": "acme", "name": "Acme",
-  "users": [{"id": 1, "name": "pm", "apiKey": "fuzz-key"}],
+  "users": [{"id": 1, "name": "pm", "apiKey": "fuzz-key-0123456789"}],
   "projects": [{"id": 7214, "name": "Web", "documents": [{"id": 19641, "segments": [27665601, 27665602]}]}],
   "jobs": [{"id": 9927, "codyt": false, "projectId": 7214, "documentIds": [19641]}],
   "grants": [{"userId": 1, "projectId": 7214, "rights": ["read", "upload", "delete"]}]}]}`
@@ -74,7 +74,7 @@ func newFuzzServer(tb testing.TB) *fuzzServer {
 	if err := svc.UpsertCatalog(ctx, &cat); err != nil {
 		tb.Fatal(err)
 	}
-	if fz.token, err = svc.Login(ctx, "acme", "fuzz-key"); err != nil {
+	if fz.token, err = svc.Login(ctx, "acme", "fuzz-key-0123456789"); err != nil {
 		tb.Fatal(err)
 	}
 	p, err := svc.Authenticate(ctx, fz.token, "acme")
@@ -244,7 +244,7 @@ func FuzzAttachDecoder(f *testing.F) {
 // FuzzLoginDecoder sends arbitrary bodies and content types to POST /api/auth/token.
 func FuzzLoginDecoder(f *testing.F) {
 	fz := newFuzzServer(f)
-	f.Add("application/json", []byte(`{"accountid": "acme", "key": "fuzz-key"}`))
+	f.Add("application/json", []byte(`{"accountid": "acme", "key": "fuzz-key-0123456789"}`))
 	f.Add("application/json", []byte(`{"accountid": "acme", "key": "wrong"}`))
 	f.Add("text/plain", []byte(`{"accountid": ["acme"]}`))
 	f.Add("application/json; charset=utf-8", []byte(`"acme"`))

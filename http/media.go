@@ -37,7 +37,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p refstore.Princ
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" || len(params["boundary"]) > 70 {
 		// RFC 2046 bounds boundaries to 70 characters.
-		return refstore.Errorf(CodeUnsupportedMedia, "Media upload expects a multipart/form-data body with one file part (and a boundary of at most 70 characters).")
+		return refstore.Errorf(refstore.CodeUnsupportedMedia, "Media upload expects a multipart/form-data body with one file part (and a boundary of at most 70 characters).")
 	}
 	limit := s.svc.MaxUploadSize()
 	if maxSize > 0 && maxSize < limit {

@@ -52,3 +52,10 @@ if ! pg_up; then
   for _ in $(seq 1 60); do pg_up && break; sleep 0.5; done
   pg_up || { echo "test-deps: PostgreSQL did not come up on 127.0.0.1:5432" >&2; exit 1; }
 fi
+
+here="$(dirname "$0")"
+# nginx fronts the cluster in the deployment tests (deploy/nginx.conf); systemd-analyze,
+# which verifies the unit file, comes with Debian's systemd, always installed.
+"$here/apt-install.sh" "nginx-light=1.22.1-9+deb12u11"
+# The preview and analysis tools and their sandbox.
+"$here/media-deps.sh"

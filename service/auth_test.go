@@ -21,12 +21,12 @@ func authFixtureOn(t *testing.T, cfg Config) (s *Service, now *time.Time, st swe
 	t.Helper()
 	s, now, st = testServiceOn(t, openSweepStores(t), cfg)
 	c := &refstore.Catalog{Accounts: []refstore.CatalogAccount{{ID: "acme",
-		Users:    []refstore.CatalogUser{{ID: 1, Name: "pm", APIKey: "acme-key"}},
+		Users:    []refstore.CatalogUser{{ID: 1, Name: "pm", APIKey: "acme-key-0123456789abcdef"}},
 		Projects: []refstore.CatalogProject{{ID: 7, Documents: []refstore.CatalogDocument{{ID: 70, Segments: []int64{700}}}}}}}}
 	if err := s.UpsertCatalog(t.Context(), c); err != nil {
 		t.Fatal(err)
 	}
-	token, err := s.Login(t.Context(), "acme", "acme-key")
+	token, err := s.Login(t.Context(), "acme", "acme-key-0123456789abcdef")
 	if err != nil {
 		t.Fatal(err)
 	}

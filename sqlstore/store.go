@@ -149,6 +149,12 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	// deferred transactions hit when they upgrade to writers.
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
+	// Created for the server's user alone before SQLite opens it (it would make it 0644);
+	// SQLite gives the -wal and -shm files the database file's mode. An empty file is a
+	// new database.
+	if f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+		f.Close()
+	}
 	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
 		return nil, err

@@ -14,7 +14,18 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
+)
+
+// An export is created for its owner only, as the data directory is: it holds every
+// account's files and the API keys' hashes, and is often written where other users can
+// look (a home folder, /tmp, a shared disk). Handing it over is a deliberate step (chmod,
+// copy, upload); a zip streamed to stdout gets whatever the shell's redirection makes.
+// A directory given to ExportDir that exists already keeps its mode.
+const (
+	exportDirMode  = 0o700
+	exportFileMode = 0o600
 )
 
 // sink is where an export goes.
@@ -55,7 +66,7 @@ func ExportZip(ctx context.Context, src Source, opts ExportOptions, w io.Writer)
 // renamed into place once complete and durable.
 func ExportZipFile(ctx context.Context, src Source, opts ExportOptions, name string) (ExportStats, error) {
 	tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+"."+randomSuffix()+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, exportFileMode)
 	if err != nil {
 		return ExportStats{}, err
 	}
@@ -107,7 +118,7 @@ type dirSink struct {
 const manifestTmp = "." + ManifestName + ".tmp"
 
 func newDirSink(dir string) (*dirSink, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, exportDirMode); err != nil {
 		return nil, err
 	}
 	entries, err := os.ReadDir(dir)
@@ -129,7 +140,7 @@ func (s *dirSink) mkdirs(name string) error {
 	if s.dirs[dir] {
 		return nil
 	}
-	if err := s.root.MkdirAll(dir, 0o755); err != nil {
+	if err := s.root.MkdirAll(dir, exportDirMode); err != nil {
 		return err
 	}
 	// Every folder from the root down to dir may be new: each gets fsynced.
@@ -143,7 +154,7 @@ func (s *dirSink) create(name string, _ time.Time) (io.WriteCloser, error) {
 	if err := s.mkdirs(name); err != nil {
 		return nil, err
 	}
-	f, err := s.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := s.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, exportFileMode)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +191,7 @@ func (s *dirSink) finish(manifest []byte) error {
 			return err
 		}
 	}
-	f, err := s.root.OpenFile(manifestTmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := s.root.OpenFile(manifestTmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, exportFileMode)
 	if err != nil {
 		return err
 	}
@@ -244,7 +255,21 @@ func (s *zipSink) finish(manifest []byte) error {
 
 func (s *zipSink) abort() {}
 
-// Archive is an export opened for import: a directory, or a zip file.
+// MaxZipEntries bounds the entries of a zip an import opens: one per asset and the
+// manifest. Reading a zip's central directory takes a few hundred bytes of memory per
+// entry before anything can be checked, and that much is bounded by the zip's size only;
+// an export of more assets is imported from a directory.
+const MaxZipEntries = 1 << 22
+
+// maxZipEntries is MaxZipEntries, lowered by tests.
+var maxZipEntries = MaxZipEntries
+
+// Archive is an export opened for import: a directory, or a zip file. Nothing of it is
+// extracted: an import opens only the manifest and the files the manifest names, each
+// at the one path its asset's address gives (FilePath), so no entry name can place a
+// file anywhere (zip slip), and only regular files are read: a symbolic link, a FIFO or
+// a device in a directory export, and an entry that is not a plain file in a zip, are
+// refused.
 type Archive struct {
 	name  string
 	root  *os.Root // a directory
@@ -261,14 +286,22 @@ func OpenArchive(name string) (*Archive, error) {
 		return nil, err
 	}
 	a := &Archive{name: name}
-	if info.IsDir() {
+	switch {
+	case info.IsDir():
 		if a.root, err = os.OpenRoot(name); err != nil {
 			return nil, err
 		}
 		return a, nil
+	case !info.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is neither a directory nor a zip file: it is %s", name, modeName(info.Mode()))
 	}
 	if a.zr, err = zip.OpenReader(name); err != nil {
 		return nil, fmt.Errorf("%s is neither a directory nor a zip file: %w", name, err)
+	}
+	if n := len(a.zr.File); n > maxZipEntries {
+		a.zr.Close()
+		return nil, fmt.Errorf("%s holds %d entries, more than the %d an import reads from a zip: "+
+			"export to a directory (refstore export --out) and import that", name, n, maxZipEntries)
 	}
 	a.files, a.twice = map[string]*zip.File{}, map[string]bool{}
 	for _, f := range a.zr.File {
@@ -291,12 +324,12 @@ func (a *Archive) Close() error {
 // stat returns the size of the regular file at name.
 func (a *Archive) stat(name string) (int64, error) {
 	if a.root != nil {
-		info, err := a.root.Stat(name)
+		info, err := a.root.Lstat(name)
 		if err != nil {
 			return 0, err
 		}
 		if !info.Mode().IsRegular() {
-			return 0, fmt.Errorf("%s is not a regular file", name)
+			return 0, fmt.Errorf("%s is %s, not a regular file", name, modeName(info.Mode()))
 		}
 		return info.Size(), nil
 	}
@@ -315,17 +348,129 @@ func (a *Archive) zipFile(name string) (*zip.File, error) {
 	if !ok || f.FileInfo().IsDir() {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
+	if !f.Mode().IsRegular() {
+		return nil, fmt.Errorf("the zip holds %s as %s, not a regular file", name, modeName(f.Mode()))
+	}
 	return f, nil
 }
 
-// open opens the file at name for reading.
+// open opens the file at name for reading. A zip entry's reader fails with zip.ErrFormat
+// as soon as it inflates past its declared size (or ends short of it), and with
+// zip.ErrChecksum on a wrong CRC-32.
 func (a *Archive) open(name string) (io.ReadCloser, error) {
 	if a.root != nil {
-		return a.root.Open(name)
+		f, _, err := openRegular(a.root, name)
+		return f, err
 	}
 	f, err := a.zipFile(name)
 	if err != nil {
 		return nil, err
 	}
 	return f.Open()
+}
+
+// openRegular opens a regular file below root for reading, and never anything else: the
+// name must not be a symbolic link (Lstat), and what was opened must be the file that was
+// looked at, a regular one. The open does not block: a FIFO put in the file's place
+// between the two looks is opened without waiting for a writer, and refused.
+func openRegular(root *os.Root, name string) (*os.File, fs.FileInfo, error) {
+	before, err := root.Lstat(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !before.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s is %s, not a regular file", name, modeName(before.Mode()))
+	}
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err == nil && (!info.Mode().IsRegular() || !os.SameFile(before, info)) {
+		err = fmt.Errorf("%s changed while it was opened: it is not the regular file it was", name)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, info, nil
+}
+
+// openManifest opens the manifest, bounded: refused when it declares more than limit bytes
+// or, in a zip, inflates more than MaxManifestRatio to 1, and cut off (with an error)
+// past its declared size.
+func (a *Archive) openManifest(limit int64) (io.ReadCloser, error) {
+	if a.root != nil {
+		f, info, err := openRegular(a.root, ManifestName)
+		if err != nil {
+			return nil, err
+		}
+		if info.Size() > limit {
+			f.Close()
+			return nil, fmt.Errorf("%s holds %d bytes, more than the %d bytes an import reads (ImportOptions.MaxManifestBytes)",
+				ManifestName, info.Size(), limit)
+		}
+		return readCloser{&countingReader{r: f, max: limit, fail: func() error {
+			return fmt.Errorf("it grew past %d bytes while it was read", limit)
+		}}, f}, nil
+	}
+	f, err := a.zipFile(ManifestName)
+	if err != nil {
+		return nil, err
+	}
+	size, packed := f.UncompressedSize64, f.CompressedSize64
+	switch {
+	case size > uint64(limit):
+		return nil, fmt.Errorf("%s inflates to %d bytes, more than the %d bytes an import reads (ImportOptions.MaxManifestBytes)",
+			ManifestName, size, limit)
+	case size > ratioFloor && size/max(packed, 1) > MaxManifestRatio:
+		return nil, fmt.Errorf("%s inflates from %d to %d bytes, %d to 1: manifests deflate about 10 to 1, "+
+			"more than %d to 1 is refused as a zip bomb", ManifestName, packed, size, size/max(packed, 1), MaxManifestRatio)
+	}
+	r, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	// archive/zip stops there too (zip.ErrFormat); this says why.
+	return readCloser{&countingReader{r: r, max: int64(size), fail: func() error {
+		return fmt.Errorf("it does not inflate to the %d bytes the zip declares for it", size)
+	}}, r}, nil
+}
+
+// fileEntries counts the names of a zip's entries that could hold an asset's file: not
+// directories, nor the manifest. Every asset needs a file of its own, so a manifest that
+// lists more assets is refused before they are all decoded. -1 for a directory.
+func (a *Archive) fileEntries() int {
+	if a.root != nil {
+		return -1
+	}
+	n := 0
+	for name, f := range a.files {
+		if !f.FileInfo().IsDir() && name != ManifestName {
+			n++
+		}
+	}
+	return n
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// modeName words a file's type for an error.
+func modeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file"
 }

@@ -124,8 +124,8 @@ func fixtureCatalog() *refstore.Catalog {
 	return &refstore.Catalog{Accounts: []refstore.CatalogAccount{
 		{
 			ID: "acme", Name: "Acme",
-			Users: []refstore.CatalogUser{{ID: 1, Name: "pm", APIKey: "key-acme-pm"}, {ID: 2, Name: "reader", APIKey: "key-acme-reader"},
-				{ID: 3, Name: "jobber"}, {ID: 4, Name: "idle"}, {ID: 5, Name: "codyt", APIKey: "key-acme-codyt"}},
+			Users: []refstore.CatalogUser{{ID: 1, Name: "pm", APIKey: "key-acme-pm-0123456789"}, {ID: 2, Name: "reader", APIKey: "key-acme-reader-0123456789"},
+				{ID: 3, Name: "jobber"}, {ID: 4, Name: "idle"}, {ID: 5, Name: "codyt", APIKey: "key-acme-codyt-0123456789"}},
 			Projects: []refstore.CatalogProject{
 				{ID: 10, Name: "Web", Documents: []refstore.CatalogDocument{{ID: 100, Segments: []int64{1001, 1002}},
 					{ID: 101, Segments: []int64{1101}}}},
@@ -141,7 +141,7 @@ func fixtureCatalog() *refstore.Catalog {
 		},
 		{
 			ID: "beta", Name: "Beta",
-			Users:    []refstore.CatalogUser{{ID: 1, Name: "pm", APIKey: "key-beta-pm"}},
+			Users:    []refstore.CatalogUser{{ID: 1, Name: "pm", APIKey: "key-beta-pm-0123456789"}},
 			Projects: []refstore.CatalogProject{{ID: 10, Documents: []refstore.CatalogDocument{{ID: 100, Segments: []int64{1001}}}}},
 			Grants:   []refstore.CatalogGrant{{UserID: 1, ProjectID: 10, Rights: all}},
 		},
@@ -170,8 +170,8 @@ func load(t *testing.T, s *stores) loaded {
 	if err := s.svc.UpsertCatalog(ctx, fixtureCatalog()); err != nil {
 		t.Fatal(err)
 	}
-	l := loaded{secrets: map[string]string{"acme/pm": "key-acme-pm", "acme/reader": "key-acme-reader",
-		"acme/codyt": "key-acme-codyt", "beta/pm": "key-beta-pm"}}
+	l := loaded{secrets: map[string]string{"acme/pm": "key-acme-pm-0123456789", "acme/reader": "key-acme-reader-0123456789",
+		"acme/codyt": "key-acme-codyt-0123456789", "beta/pm": "key-beta-pm-0123456789"}}
 	_, secret, err := s.svc.IssueKey(ctx, "acme", 3)
 	if err != nil {
 		t.Fatal(err)

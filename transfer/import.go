@@ -1,9 +1,7 @@
 package transfer
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +25,8 @@ type Target struct {
 // ImportOptions select what an import loads.
 type ImportOptions struct {
 	Account string // "" imports every account of the export
+	// MaxManifestBytes bounds the manifest's size; 0 means DefaultMaxManifestBytes.
+	MaxManifestBytes int64
 	// Log receives progress; nil for none.
 	Log *slog.Logger
 }
@@ -65,7 +65,7 @@ func Import(ctx context.Context, t Target, ar *Archive, opts ImportOptions) (Imp
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m, err := readManifest(ar)
+	m, err := readManifest(ar, opts.MaxManifestBytes)
 	if err != nil {
 		return stats, err
 	}
@@ -92,13 +92,18 @@ func Import(ctx context.Context, t Target, ar *Archive, opts ImportOptions) (Imp
 	}
 	c := &refstore.Catalog{}
 	var keys []refstore.APIKey
-	total := 0
+	total, bytes := 0, int64(0)
 	for _, a := range accounts {
 		c.Accounts = append(c.Accounts, a.catalog)
 		keys = append(keys, a.keys...)
 		total += len(a.assets)
+		for _, asset := range a.assets {
+			bytes += asset.Size
+		}
 	}
-	log.Info("the export checks out; importing", "accounts", len(accounts), "assets", total)
+	// The sizes are the manifest's, which every file matches (checked above) and no read
+	// exceeds: what the import may write, said before it writes.
+	log.Info("the export checks out; importing", "accounts", len(accounts), "assets", total, "bytes", bytes)
 	if err := t.Service.ImportCatalog(ctx, c, keys); err != nil {
 		return stats, fmt.Errorf("storing the catalog and API keys: %w", err)
 	}
@@ -115,7 +120,12 @@ func Import(ctx context.Context, t Target, ar *Archive, opts ImportOptions) (Imp
 				if err != nil {
 					return nil, err
 				}
-				return ctxReadCloser{ctxReader{ctx, r}, r}, nil
+				// Never more than the manifest's size, whatever the file became since it
+				// was looked at, or the zip entry inflates to.
+				bounded := &countingReader{r: r, max: asset.Size, fail: func() error {
+					return fmt.Errorf("%s does not hold exactly the %d bytes the manifest says", name, asset.Size)
+				}}
+				return ctxReadCloser{ctxReader{ctx, bounded}, r}, nil
 			}
 			res, err := t.Service.ImportAsset(ctx, asset, open)
 			if errors.Is(err, service.ErrContentMismatch) {
@@ -147,38 +157,18 @@ func Import(ctx context.Context, t Target, ar *Archive, opts ImportOptions) (Imp
 	return stats, nil
 }
 
-func readManifest(ar *Archive) (*Manifest, error) {
-	r, err := ar.open(ManifestName)
+func readManifest(ar *Archive, limit int64) (*Manifest, error) {
+	if limit <= 0 {
+		limit = DefaultMaxManifestBytes
+	}
+	r, err := ar.openManifest(limit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s holds no %s: it is not a refstore export, or its export did not finish", ar.name, ManifestName)
 	} else if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", ManifestName, err)
-	}
-	var head struct {
-		Format  string `json:"format"`
-		Version int    `json:"version"`
-	}
-	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, fmt.Errorf("%s is not valid JSON: %w", ManifestName, err)
-	}
-	if head.Format != Format {
-		return nil, fmt.Errorf("%s: format %q, want %q", ManifestName, head.Format, Format)
-	}
-	if head.Version != Version {
-		return nil, fmt.Errorf("%s: version %d, this refstore reads version %d", ManifestName, head.Version, Version)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var m Manifest
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%s: %w", ManifestName, err)
-	}
-	return &m, nil
+	return decodeManifest(r, ar.fileEntries())
 }
 
 // checkManifest checks the accounts of a manifest (only account when it is set) and

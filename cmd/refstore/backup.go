@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -77,11 +78,20 @@ func backup(ctx context.Context, u storeURLs, dst string, copyBlobs bool) (backu
 	if _, err := os.Lstat(dst); err == nil {
 		return st, fmt.Errorf("%s exists: give a new directory", dst)
 	}
+	if info, err := os.Stat(meta); err == nil && !info.Mode().IsRegular() {
+		// SQLite would wait on a FIFO for ever.
+		return st, fmt.Errorf("metadata store sqlite:%s is not a regular file", meta)
+	}
 	tmp := dst + ".tmp"
 	if err := os.RemoveAll(tmp); err != nil {
 		return st, err
 	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	// Made here, by this process, for its user alone (a backup is a data directory): Mkdir,
+	// not MkdirAll, so that a folder or link put at that name meanwhile is not taken.
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
+		return st, err
+	}
+	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return st, err
 	}
 	ok = false
@@ -103,6 +113,12 @@ func backup(ctx context.Context, u storeURLs, dst string, copyBlobs bool) (backu
 	for {
 		st.attempts++
 		os.Remove(snap)
+		// VACUUM INTO fills an empty file, and would create one 0644.
+		if f, err := os.OpenFile(snap, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err != nil {
+			return st, err
+		} else {
+			f.Close()
+		}
 		if err := sqlstore.SnapshotSQLite(ctx, meta, snap); err != nil {
 			return st, err
 		}
@@ -125,10 +141,12 @@ func backup(ctx context.Context, u storeURLs, dst string, copyBlobs bool) (backu
 	if err := pruneAndRebuild(ctx, tmp, snap, referenced, &st); err != nil {
 		return st, err
 	}
-	if b, err := os.ReadFile(filepath.Join(u.data, "admin.token")); err == nil {
+	if b, err := readAdminToken(u.data); err == nil {
 		if err := os.WriteFile(filepath.Join(tmp, "admin.token"), b, 0o600); err != nil {
 			return st, err
 		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return st, err
 	}
 	if err := syncTree(tmp); err != nil {
 		return st, err
@@ -153,7 +171,7 @@ func copyReferenced(ctx context.Context, files *filestore.Store, snap, tmp strin
 	st.assets, st.blobs, st.linked, st.bytes = 0, 0, 0, 0
 	err = meta.BlobRecords(ctx, func(rec refstore.BlobRecord) error {
 		ref := refstore.BlobRef{Account: rec.Account, Key: rec.Key}
-		_, err := files.CopyBlob(ref, tmp, copyBlobs)
+		_, err := files.CopyBlob(ref, rec.Size, tmp, copyBlobs)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			if rec.Assets+rec.Uploads > 0 {
@@ -207,6 +225,56 @@ func sameFileLinks(dir string, ref refstore.BlobRef) (bool, error) {
 		return false, err
 	}
 	return linkCount(info) > 1, nil
+}
+
+// readAdminToken reads {data}/admin.token, refusing anything but a small regular file of
+// the data directory: a symbolic link would have the backup copy a file from anywhere
+// (its target's bytes, in the backup, as admin.token), and a FIFO would block it.
+func readAdminToken(data string) ([]byte, error) {
+	root, err := os.OpenRoot(data)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	const name = "admin.token"
+	before, err := root.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !before.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s in the data directory is %s, not a regular file: refstore writes no such thing; "+
+			"remove it and run the backup again", name, describeMode(before.Mode()))
+	}
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if now, err := f.Stat(); err != nil || !os.SameFile(before, now) {
+		return nil, fmt.Errorf("%s changed while it was opened", name)
+	}
+	// The token is 68 bytes; a larger file is not one refstore wrote.
+	b, err := io.ReadAll(io.LimitReader(f, 4<<10+1))
+	if err == nil && len(b) > 4<<10 {
+		err = fmt.Errorf("%s holds more than 4 KiB: not a token refstore wrote", name)
+	}
+	return b, err
+}
+
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&(fs.ModeDevice|fs.ModeCharDevice) != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a regular file"
 }
 
 // syncTree fsyncs every file and folder below dir.

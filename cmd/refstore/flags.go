@@ -1,13 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/refstore/refstore/internal/config"
 )
 
 // envFlags registers flags whose defaults come from REFSTORE_* variables, so every
@@ -17,9 +21,10 @@ type envFlags struct {
 	err error
 }
 
-func envName(flag string) string {
-	return "REFSTORE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
-}
+// envPrefix makes a flag's environment variable: max-upload-size is REFSTORE_MAX_UPLOAD_SIZE.
+const envPrefix = "REFSTORE_"
+
+func envName(flag string) string { return config.EnvName(envPrefix, flag) }
 
 func (e *envFlags) String(p *string, name, def, usage string) {
 	if v, ok := os.LookupEnv(envName(name)); ok {
@@ -61,53 +66,47 @@ func (e *envFlags) Int(p *int, name string, def int, usage string) {
 	e.fs.IntVar(p, name, def, usage+" ("+envName(name)+")")
 }
 
+// Duration registers a duration flag that prints and takes 30m, 24h, 90d.
 func (e *envFlags) Duration(p *time.Duration, name string, def time.Duration, usage string) {
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			e.err = fmt.Errorf("%s=%q: %v", envName(name), v, err)
-		}
-		def = d
-	}
-	e.fs.DurationVar(p, name, def, usage+" ("+envName(name)+")")
+	e.Var(newDuration(p, def, ""), name, usage)
+}
+
+// DurationAuto is Duration whose default, a negative value, means what auto says in words
+// ("0 on files, 15m on S3"): the usage text ends with it, and "auto" sets it back.
+func (e *envFlags) DurationAuto(p *time.Duration, name, auto, usage string) {
+	e.Var(newDuration(p, -1, auto), name, usage)
+	f := e.fs.Lookup(name)
+	f.Usage += " (default " + auto + ")"
 }
 
 func (e *envFlags) Size(p *byteSize, name string, def byteSize, usage string) {
 	*p = def
-	if v, ok := os.LookupEnv(envName(name)); ok {
-		if err := p.Set(v); err != nil {
-			e.err = fmt.Errorf("%s=%q: %v", envName(name), v, err)
-		}
-	}
-	e.fs.Var(p, name, usage+" ("+envName(name)+")")
+	e.Var(p, name, usage)
 }
 
-// byteSize is a size flag that takes plain bytes or a unit: 512KiB, 100MB, 5GiB.
-type byteSize int64
-
-var sizeUnits = []struct {
-	suffix string
-	mult   int64
-}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"TIB", 1 << 40},
-	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
-	{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40}, {"B", 1}}
-
-func (b *byteSize) Set(s string) error {
-	u := strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, unit := range sizeUnits {
-		if strings.HasSuffix(u, unit.suffix) {
-			u, mult = strings.TrimSpace(strings.TrimSuffix(u, unit.suffix)), unit.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(u, 10, 64)
-	if err != nil || n <= 0 || n > (1<<62)/mult {
-		return fmt.Errorf("%q is not a size (bytes, or a number with KiB, MiB, GiB, KB, MB, GB)", s)
-	}
-	*b = byteSize(n * mult)
-	return nil
+// Addr registers a host:port flag checked as it is set.
+func (e *envFlags) Addr(p *string, name, def, usage string) {
+	e.Var(newListenAddr(p, def, "--"+name), name, usage)
 }
 
-func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
-func (b *byteSize) Type() string   { return "size" }
+// Var registers a flag of any value type; the environment's value goes through its Set.
+func (e *envFlags) Var(v pflag.Value, name, usage string) {
+	if s, ok := os.LookupEnv(envName(name)); ok {
+		if err := v.Set(s); err != nil {
+			e.err = fmt.Errorf("%s=%q: %v", envName(name), s, err)
+		}
+	}
+	e.fs.Var(v, name, usage+" ("+envName(name)+")")
+}
+
+// flagError drops pflag's `invalid argument "8080" for "--addr" flag:` before a message
+// that already names the flag and the value.
+func flagError(_ *cobra.Command, err error) error {
+	var invalid *pflag.InvalidValueError
+	if errors.As(err, &invalid) {
+		if cause := invalid.Unwrap(); strings.HasPrefix(cause.Error(), "--"+invalid.GetFlag().Name+" ") {
+			return cause
+		}
+	}
+	return err
+}

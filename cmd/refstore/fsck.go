@@ -60,11 +60,12 @@ only when no node uses the data directory).`,
 	f.storeFlags(&stores)
 	cmd.Flags().BoolVar(&repair, "repair", false, "fix what can be fixed without losing data")
 	cmd.Flags().BoolVar(&quick, "quick", false, "compare sizes only: do not read and hash every blob")
-	cmd.Flags().DurationVar(&orphanGrace, "orphan-grace", time.Hour,
+	cmd.Flags().Var(newDuration(&orphanGrace, time.Hour, ""), "orphan-grace",
 		"while other processes may write, bytes no metadata names are a problem once this old (and S3 multipart uploads)")
-	cmd.Flags().DurationVar(&expiredGrace, "expired-grace", 10*time.Minute,
+	cmd.Flags().Var(newDuration(&expiredGrace, 10*time.Minute, ""), "expired-grace",
 		"file tokens expired less than this ago are left to the servers' sweeper")
-	cmd.Flags().DurationVar(&deleteGrace, "delete-grace", -1, "as serve --delete-grace, for bytes a repair unreferences")
+	cmd.Flags().Var(newDuration(&deleteGrace, -1, "as serve"), "delete-grace",
+		"as serve --delete-grace, for bytes a repair unreferences (default 0 on files, 15m on S3)")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{2, err} })
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if f.err != nil {

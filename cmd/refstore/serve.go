@@ -66,7 +66,7 @@ func serveCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	f := envFlags{fs: cmd.Flags()}
-	f.String(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	f.Addr(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	f.storeFlags(&c.stores)
 	f.String(&c.publicURL, "public-url", "", "base of the download URLs in asset JSON (default: from each request)")
 	f.Size(&c.maxUpload, "max-upload-size", 5<<30, "hard limit of one upload")
@@ -74,7 +74,7 @@ func serveCommand() *cobra.Command {
 	f.Duration(&c.fileTokenTTL, "file-token-ttl", 24*time.Hour, "file tokens expire this long after upload")
 	f.Duration(&c.sweepInterval, "sweep-interval", time.Minute, "how often expired sessions and uploads are removed")
 	f.Duration(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long in-flight requests may finish on shutdown")
-	f.Duration(&c.deleteGrace, "delete-grace", -1, "how long unreferenced bytes stay readable before deletion (default 0 on files, 15m on S3)")
+	f.DurationAuto(&c.deleteGrace, "delete-grace", "0 on files, 15m on S3", "how long unreferenced bytes stay readable before deletion")
 	f.Duration(&c.orphanGrace, "orphan-grace", time.Hour, "bytes no metadata names are deleted by the orphan sweep once this old")
 	f.Duration(&c.orphanSweep, "orphan-sweep-interval", time.Hour, "how often bytes without metadata are looked for")
 	f.Duration(&c.auditKeep, "audit-retention", 90*24*time.Hour, "how long audit log rows are kept (0: forever)")
@@ -90,7 +90,7 @@ func serveCommand() *cobra.Command {
 	f.Bool(&c.accessLog, "access-log", false, "log every request (failed ones are logged either way)")
 	f.String(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with HTTP/2 (reloaded on SIGHUP)")
 	f.String(&c.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
-	f.String(&c.debugAddr, "debug-addr", "", "address of a separate listener serving /debug/pprof/ (keep it private; default off)")
+	f.Addr(&c.debugAddr, "debug-addr", "", "address of a separate listener serving /debug/pprof/ (keep it private; default off)")
 	f.String(&c.logFormat, "log-format", "text", "log format: text or json")
 	f.String(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -154,6 +154,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		return err
 	}
 	defer st.Close()
+	logTightened(st, log)
 	// The cache of what requests read: alone on the metadata (the embedded default) it sees
 	// every change; on a shared store the change feed keeps it coherent.
 	metaCaps := refstore.MetaCapabilitiesOf(st.meta)
@@ -193,7 +194,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		return err
+		return listenError("--addr", c.addr, err)
 	}
 	if c.debugAddr != "" {
 		if err := serveDebug(c.debugAddr, log); err != nil {
@@ -201,6 +202,7 @@ func serve(ctx context.Context, c serveConfig) error {
 		}
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", srv.TLSConfig != nil, "metadata", redactURL(c.stores.metadataURL()), "blobs", c.stores.blobsURL())
+	announce(ctx, log, svc, c.stores.data, ln.Addr().String(), srv.TLSConfig != nil)
 
 	sweepCtx, stopSweeper := context.WithCancel(ctx)
 	defer stopSweeper()
@@ -321,6 +323,22 @@ func capabilities(metaCaps refstore.MetaCapabilities, st *stores, c serveConfig)
 		refstore.BlobCapabilitiesOf(st.blobs).String() + " presign=" + presign
 }
 
+// logTightened says what opening the data directory did to the modes an older refstore
+// left readable by other users (once; see filestore.Store.Tightened).
+func logTightened(st *stores, log *slog.Logger) {
+	if st.files == nil {
+		return
+	}
+	n, err := st.files.Tightened()
+	if n > 0 {
+		log.Warn("made the data directory private: folders are now 0700 and files 0600 (an older refstore left them readable by every local user)",
+			"entries_changed", n)
+	}
+	if err != nil {
+		log.Error("the data directory is still partly readable by other users", "err", err)
+	}
+}
+
 // blobCacheSize is the memory for small blobs: none when downloads redirect to presigned
 // URLs, since the bytes then never pass through the node.
 func blobCacheSize(c serveConfig) int64 {
@@ -352,7 +370,7 @@ func adminToken(data string, cluster bool, log *slog.Logger) (string, error) {
 		log.Warn("REFSTORE_ADMIN_TOKEN is not set: this node uses its own admin token from its data directory; " +
 			"set the same REFSTORE_ADMIN_TOKEN on every node")
 	}
-	if err := os.MkdirAll(data, 0o755); err != nil {
+	if err := os.MkdirAll(data, 0o700); err != nil {
 		return "", err
 	}
 	root, err := os.OpenRoot(data)

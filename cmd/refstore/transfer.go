@@ -24,9 +24,9 @@ func exportCommand() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "export [--account A [--project P]] (--out DIR | --zip FILE)",
-		Short: "Write the reference material as the SPEC's on-disk layout with a manifest, from any backends",
+		Short: "Write the reference material in its on-disk layout with a manifest, from any backends",
 		Long: `Writes every account's (or one account's, or one project's) reference material as the
-SPEC's on-disk layout, accounts/{a}/projects/{p}/assets/{documentId}/{segmentId%1000}/{segmentId}/
+on-disk layout of docs/api.md, accounts/{a}/projects/{p}/assets/{documentId}/{segmentId%1000}/{segmentId}/
 [{locale}/][{relativePath}/]{name}, plus the manifest refstore-export.json (catalog, API key
 hashes, every asset's id, address, content type and dates), into a new directory or as a zip
 (--zip - streams it to stdout). It only reads, and runs while servers use the same backends.`,

@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"hash/crc32"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestImportZipBombMemory runs the issue's case with the real binary: a zip of about
+// 256 KB whose manifest inflates to 256 MiB took refstore import to 1.1-1.4 GiB and
+// exited 0. It must fail, naming the manifest, with the process's peak RSS small.
+func TestImportZipBombMemory(t *testing.T) {
+	var packed bytes.Buffer
+	w, _ := flate.NewWriter(&packed, flate.BestCompression)
+	h := crc32.NewIEEE()
+	out := io.MultiWriter(w, h)
+	head := `{"format":"refstore-export","version":1,"exported":"2026-01-01T00:00:00Z","accounts":[`
+	io.WriteString(out, head)
+	spaces := bytes.Repeat([]byte(" "), 1<<20)
+	for range 256 {
+		out.Write(spaces)
+	}
+	io.WriteString(out, "]}")
+	w.Close()
+	bomb := filepath.Join(t.TempDir(), "bomb.zip")
+	f, err := os.Create(bomb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	ew, err := zw.CreateRaw(&zip.FileHeader{Name: "refstore-export.json", Method: zip.Deflate, CRC32: h.Sum32(),
+		CompressedSize64: uint64(packed.Len()), UncompressedSize64: uint64(len(head) + 256<<20 + 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ew.Write(packed.Bytes())
+	zw.Close()
+	f.Close()
+	info, _ := os.Stat(bomb)
+
+	cmd := exec.Command(binPath, "import", "--data", t.TempDir(), "--from", bomb)
+	msg, err := cmd.CombinedOutput()
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
+	t.Logf("import of a %d-byte zip: peak RSS %.1f MiB, %v\n%s", info.Size(), float64(rss)/(1<<20), err, msg)
+	if err == nil || !strings.Contains(string(msg), "refstore-export.json") || !strings.Contains(string(msg), "zip bomb") {
+		t.Fatalf("refstore import accepted the bomb or did not say why: %v\n%s", err, msg)
+	}
+	if rss > 100<<20 {
+		t.Fatalf("refstore import peaked at %.1f MiB of RSS", float64(rss)/(1<<20))
+	}
+}
