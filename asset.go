@@ -87,3 +87,12 @@ func (a *Address) FolderPathName() string {
 	}
 	return a.FolderPath() + "/" + a.Name
 }
+
+// AttachRequest is what an attach asks for, as the caller gave it: a file token, the
+// locale and the folders of the address (the file's name comes from the upload). Its JSON
+// shape is wire.AttachRequest.
+type AttachRequest struct {
+	FileToken    string
+	Locale       string
+	RelativePath string
+}

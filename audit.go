@@ -66,23 +66,7 @@ func ContentDetail(size int64, contentType, sha256 string) string {
 	return fmt.Sprintf("size=%d type=%q sha256=%s", size, contentType, sha256)
 }
 
-type auditKey struct{}
-
 type requestIDKey struct{}
-
-// WithAudit returns a context that asks the metadata store to record ev, completed with
-// what the mutation did, in the same transaction as the mutation: a mutation never
-// commits without its row, nor a row without its mutation. Mutations of the store called
-// without one record nothing (the sweeper's, recovery's).
-func WithAudit(ctx context.Context, ev *AuditEvent) context.Context {
-	return context.WithValue(ctx, auditKey{}, ev)
-}
-
-// AuditFrom returns the event WithAudit attached, or nil.
-func AuditFrom(ctx context.Context) *AuditEvent {
-	ev, _ := ctx.Value(auditKey{}).(*AuditEvent)
-	return ev
-}
 
 // WithRequestID attaches the request id of an HTTP request, for audit rows.
 func WithRequestID(ctx context.Context, id string) context.Context {

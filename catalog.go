@@ -64,6 +64,10 @@ type Principal struct {
 	// KeyHash is the hash of the API key the session was opened with: rate limits and
 	// the cap on concurrent uploads count per key.
 	KeyHash string
+	// View is the view of the metadata the caller's request reads through (see MetaView),
+	// taken when the request began, before its session was checked. Nil for callers made
+	// without one (tools, tests): their reads take a view of their own.
+	View MetaView
 }
 
 // Access is what a caller may do within a resolved scope.
@@ -126,6 +130,8 @@ type CatalogDocument struct {
 	Segments []int64 `json:"segments,omitempty"`
 }
 
+// CatalogJob is a job of a project and the documents it covers. Codyt says which id space
+// ID belongs to (see JobKind): a Codyt job, or a standard one.
 type CatalogJob struct {
 	ID          int64   `json:"id"`
 	Codyt       bool    `json:"codyt"`
@@ -133,7 +139,8 @@ type CatalogJob struct {
 	DocumentIDs []int64 `json:"documentIds,omitempty"`
 }
 
-// CatalogGrant gives a user rights on a project (ProjectID) or on a job (JobID + Codyt).
+// CatalogGrant gives a user rights on a project (ProjectID) or on a job (JobID, with Codyt
+// naming its kind: see JobKind).
 type CatalogGrant struct {
 	UserID    int64    `json:"userId"`
 	ProjectID int64    `json:"projectId,omitempty"`

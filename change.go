@@ -1,11 +1,6 @@
 package refstore
 
-import (
-	"context"
-	"fmt"
-	"strconv"
-	"strings"
-)
+import "context"
 
 // Nodes that share a metadata store keep caches of what requests read; every change to
 // cached data is announced to all of them. Changes are grouped in stripes, each with an
@@ -42,39 +37,10 @@ type Change struct {
 	Session string // the session's hash, for ChangeSession
 }
 
-// String encodes a change for the wire: kind, stripe, epoch, account, segment, session.
-func (c Change) String() string {
-	return fmt.Sprintf("%d %d %d %s %d %s", c.Kind, c.Stripe, c.Epoch, orDash(c.Account), c.Segment, orDash(c.Session))
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// ParseChange decodes what Change.String encodes.
-func ParseChange(s string) (Change, error) {
-	f := strings.Fields(s)
-	if len(f) != 6 {
-		return Change{}, fmt.Errorf("malformed change %q", s)
-	}
-	kind, err1 := strconv.Atoi(f[0])
-	stripe, err2 := strconv.Atoi(f[1])
-	epoch, err3 := strconv.ParseInt(f[2], 10, 64)
-	segment, err4 := strconv.ParseInt(f[4], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || stripe < 0 || stripe >= ChangeStripes {
-		return Change{}, fmt.Errorf("malformed change %q", s)
-	}
-	c := Change{Kind: ChangeKind(kind), Stripe: stripe, Epoch: epoch, Account: f[3], Segment: segment, Session: f[5]}
-	if c.Account == "-" {
-		c.Account = ""
-	}
-	if c.Session == "-" {
-		c.Session = ""
-	}
-	return c, nil
+// FeedSource is implemented by metadata stores that nodes may share: Feed returns the
+// store's change feed, or nil when this store is not shared (SQLite).
+type FeedSource interface {
+	Feed() ChangeFeed
 }
 
 // ChangeFeed is implemented by metadata stores that several nodes share.

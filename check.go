@@ -55,35 +55,6 @@ type StaleUploadLister interface {
 	StaleUploads(ctx context.Context, before time.Time) (int, error)
 }
 
-// MirrorProblem is one difference between the reference-material tree and the metadata.
-type MirrorProblem struct {
-	Kind MirrorProblemKind
-	// Path is the entry's path in the tree, relative to the data directory.
-	Path string
-	// Asset is the asset the entry belongs to (nil for a stray entry).
-	Asset *Asset
-}
-
-// MirrorProblemKind says what is wrong with an entry of the tree.
-type MirrorProblemKind uint8
-
-const (
-	// MirrorMissing: an asset has no file at its path.
-	MirrorMissing MirrorProblemKind = iota + 1
-	// MirrorNotLinked: the file at an asset's path is not a hard link to its blob (a copy,
-	// other bytes, a symbolic link, a folder).
-	MirrorNotLinked
-	// MirrorStray: a file or folder that no asset accounts for.
-	MirrorStray
-)
-
-// MirrorChecker is implemented by mirrors that can report how the tree differs from the
-// metadata without changing anything (Reconcile's dry run). Assets whose blob is missing
-// are not reported: there is nothing to link, and fsck reports the loss itself.
-type MirrorChecker interface {
-	CheckMirror(ctx context.Context, src AssetSource, fn func(MirrorProblem) error) error
-}
-
 // Leftovers are the files an interrupted write left in a blob store's staging area.
 type Leftovers struct {
 	// Removed lists the leftovers of dead processes that opening the store removed.
@@ -97,4 +68,17 @@ type Leftovers struct {
 // LeftoverInspector is implemented by blob stores that stage writes in files of their own.
 type LeftoverInspector interface {
 	Leftovers(ctx context.Context) (Leftovers, error)
+}
+
+// BlobRestorer is implemented by blob stores that may hold a second copy of an asset's
+// bytes (the filesystem store's tree): RestoreBlob brings the blob a.BlobKey names back
+// from it, and reports whether it could.
+type BlobRestorer interface {
+	RestoreBlob(ctx context.Context, a *Asset) (bool, error)
+}
+
+// UncleanReporter is implemented by blob stores that know whether the last process that
+// used them stopped without shutting down cleanly.
+type UncleanReporter interface {
+	UncleanMarker() bool
 }

@@ -6,7 +6,9 @@ import (
 )
 
 // Code is a stable, machine-readable error code. The HTTP layer maps each code to one
-// status in one place; clients can branch on it instead of parsing messages.
+// status in one place; clients can branch on it instead of parsing messages. The codes
+// below are the domain's; the HTTP layer adds those that only describe an HTTP request
+// (a method, a body that comes too slowly).
 type Code string
 
 const (
@@ -20,11 +22,9 @@ const (
 	CodeSegmentNotFound  Code = "segment_not_found"  // 404: segment unknown or outside the scope
 	CodeAssetNotFound    Code = "asset_not_found"    // 404: no asset at that address or id
 	CodeFileTokenInvalid Code = "file_token_invalid" // 404: file token unknown, expired or not the caller's
-	CodeMethodNotAllowed Code = "method_not_allowed" // 405
 	CodeConflict         Code = "conflict"           // 409: the request clashes with existing state
 	CodeTooLarge         Code = "too_large"          // 413: upload over maxsize or the hard limit
-	CodeUnsupportedMedia Code = "unsupported_media"  // 415: wrong request Content-Type
-	CodeTimeout          Code = "request_timeout"    // 408: the request body came too slowly
+	CodeUnsupportedMedia Code = "unsupported_media"  // 415: a content type the operation does not take
 	CodeRateLimited      Code = "rate_limited"       // 429
 	CodeInternal         Code = "internal"           // 500
 	CodeUnavailable      Code = "unavailable"        // 503: a backend is down

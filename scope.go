@@ -66,23 +66,6 @@ func ParseScope(s string) (Scope, error) {
 	return Scope{Kind: kind, ID: id}, nil
 }
 
-// ParseFlexDocument parses the {id} of a Flex route: a document id, or c{jobId} for a
-// Codyt job.
-func ParseFlexDocument(s string) (Scope, error) {
-	if rest, ok := strings.CutPrefix(s, "c"); ok {
-		id, ok := parsePositive(rest)
-		if !ok {
-			return Scope{}, InvalidParam("id", "%q must be a document id or c{jobId}", truncate(s, 40))
-		}
-		return Scope{Kind: ScopeCodytJob, ID: id}, nil
-	}
-	id, ok := parsePositive(s)
-	if !ok {
-		return Scope{}, InvalidParam("id", "%q must be a document id or c{jobId}", truncate(s, 40))
-	}
-	return Scope{Kind: ScopeDocument, ID: id}, nil
-}
-
 // ParseID parses a positive decimal id (no sign, no leading zero) that fits in an int64,
 // naming param in the error.
 func ParseID(param, s string) (int64, error) {
@@ -91,40 +74,6 @@ func ParseID(param, s string) (int64, error) {
 		return 0, InvalidParam(param, "%q is not a positive decimal id", truncate(s, 40))
 	}
 	return id, nil
-}
-
-// MaxListSegments is the most distinct segment ids one list-many call may name.
-const MaxListSegments = 1000
-
-// ParseSegmentIDs parses the segmentIds of a list-many call: comma-separated ids, possibly
-// spread over repeated parameters. Duplicates are dropped, order is kept.
-func ParseSegmentIDs(values []string) ([]int64, error) {
-	var ids []int64
-	seen := make(map[int64]struct{})
-	for _, v := range values {
-		for part := range strings.SplitSeq(v, ",") {
-			part = strings.TrimSpace(part)
-			if part == "" {
-				continue
-			}
-			id, ok := parsePositive(part)
-			if !ok {
-				return nil, InvalidParam("segmentIds", "%q is not a positive decimal id", truncate(part, 40))
-			}
-			if _, dup := seen[id]; dup {
-				continue
-			}
-			if len(seen) == MaxListSegments {
-				return nil, InvalidParam("segmentIds", "at most %d distinct ids per call", MaxListSegments)
-			}
-			seen[id] = struct{}{}
-			ids = append(ids, id)
-		}
-	}
-	if len(ids) == 0 {
-		return nil, InvalidParam("segmentIds", "required: one or more comma-separated segment ids")
-	}
-	return ids, nil
 }
 
 func parsePositive(s string) (int64, bool) {
@@ -139,6 +88,10 @@ func parsePositive(s string) (int64, bool) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	return id, err == nil
 }
+
+// Excerpt shortens user input to about n characters (as %q prints them) before it is
+// echoed in an error message.
+func Excerpt(s string, n int) string { return truncate(s, n) }
 
 // truncate shortens user input before it is echoed in an error message.
 func truncate(s string, n int) string {

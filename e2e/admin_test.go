@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // SPEC §8: the admin API needs the admin bearer token.
@@ -99,7 +101,7 @@ func TestAdminCatalog(t *testing.T) {
 			t.Fatalf("project 7214 in the catalog: %+v", acc.Projects[0])
 		}
 		// The account is listed.
-		var list struct{ Accounts []string }
+		var list wire.Accounts
 		admin(t, c, "GET", "/admin/v1/accounts", nil).expect(t, 200).json(t, &list)
 		found := false
 		for _, a := range list.Accounts {
@@ -165,7 +167,7 @@ func TestAdminKeys(t *testing.T) {
 		tn := newTenant(t, c)
 		keysPath := "/admin/v1/accounts/" + tn.account + "/users/2/keys"
 		r := admin(t, c, "POST", keysPath, nil).expect(t, 200)
-		var k struct{ ID, Key string }
+		var k wire.Key
 		r.json(t, &k)
 		if k.ID == "" || len(k.Key) < 20 {
 			t.Fatalf("issued key %s: want an id and a key", r.body)
@@ -199,7 +201,7 @@ func TestAdminKeys(t *testing.T) {
 		}
 		// A second key; then revoke the first: its login and its sessions end, the other's do not.
 		r = admin(t, c, "POST", keysPath, nil).expect(t, 200)
-		var k2 struct{ ID, Key string }
+		var k2 wire.Key
 		r.json(t, &k2)
 		if k2.ID == k.ID || k2.Key == k.Key {
 			t.Fatal("two issued keys are the same")

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // query builds a query string from key/value pairs, keeping their order.
@@ -72,7 +74,7 @@ func (r *response) wantBody(t testing.TB, want []byte) {
 }
 
 // reasonNames checks that a 400 names the parameter in its reason.
-func (r *response) reasonNames(t testing.TB, code, param string) errorBody {
+func (r *response) reasonNames(t testing.TB, code, param string) wire.Error {
 	t.Helper()
 	e := r.expectError(t, 400, code)
 	if !strings.Contains(e.Reason, param) {
@@ -92,9 +94,9 @@ func netTicks(t testing.TB, date string) int64 {
 }
 
 // listAssets lists one segment on the project routes.
-func (s *session) listAssets(scope string, segment int64) []assetJSON {
+func (s *session) listAssets(scope string, segment int64) []wire.Asset {
 	s.t.Helper()
-	var out []assetJSON
+	var out []wire.Asset
 	s.do("GET", fmt.Sprintf("/api/resources/assets/%d/list?scope=%s", segment, scope), nil).expect(s.t, 200).json(s.t, &out)
 	return out
 }
@@ -192,9 +194,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // uploadResult decodes a successful upload response.
 func (r *response) uploadResult(t testing.TB) (token, name string) {
 	t.Helper()
-	var out struct {
-		Result struct{ Token, Name string }
-	}
+	var out wire.UploadResponse
 	r.expect(t, 200).json(t, &out)
 	return out.Result.Token, out.Result.Name
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/refstore/refstore/wire"
 )
 
 var assetIDPattern = regexp.MustCompile(`^re_[0-9]+$`)
@@ -19,7 +21,7 @@ func pngBytes(n int) []byte {
 }
 
 // checkAssetJSON checks the project-route asset JSON of an attach or list field by field.
-func checkAssetJSON(t testing.TB, raw json.RawMessage, scope string, project, doc, seg int64, locale, relPath, name string, size int64, contentType string) assetJSON {
+func checkAssetJSON(t testing.TB, raw json.RawMessage, scope string, project, doc, seg int64, locale, relPath, name string, size int64, contentType string) wire.Asset {
 	t.Helper()
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -49,7 +51,7 @@ func checkAssetJSON(t testing.TB, raw json.RawMessage, scope string, project, do
 	if contentType != "" {
 		wantRaw("contentType", fmt.Sprintf("%q", contentType))
 	}
-	var a assetJSON
+	var a wire.Asset
 	if err := json.Unmarshal(raw, &a); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +118,7 @@ func checkDownloadURL(t testing.TB, raw, path, locale, scope, name, relPath stri
 // sameAsset compares two asset JSONs field by field (locale by value).
 // sameAsset compares two asset JSONs. The host of downloadUrl is the node's that answered
 // (without --public-url), so on a cluster only its path and query must agree.
-func sameAsset(a, b assetJSON) bool {
+func sameAsset(a, b wire.Asset) bool {
 	la, lb := a.Locale, b.Locale
 	a.Locale, b.Locale = nil, nil
 	a.DownloadURL, b.DownloadURL = withoutHost(a.DownloadURL), withoutHost(b.DownloadURL)
@@ -193,7 +195,7 @@ func TestAssetAttachJSON(t *testing.T) {
 		if len(viaJob) != 1 {
 			t.Fatalf("job list: %d entries", len(viaJob))
 		}
-		var a assetJSON
+		var a wire.Asset
 		json.Unmarshal(viaJob[0], &a)
 		checkDownloadURL(t, a.DownloadURL, segPath(segA1), "en", "jbs9927", "shot.png", `public\images`, netTicks(t, a.ModifiedDate))
 		doURL(t, "GET", a.DownloadURL, jobber.headers(), nil).expect(t, 200)
@@ -289,7 +291,7 @@ func TestAssetListMany(t *testing.T) {
 		}
 		ids := func(r *response) []string {
 			r.expect(t, 200)
-			var l []assetJSON
+			var l []wire.Asset
 			r.json(t, &l)
 			var out []string
 			for _, a := range l {

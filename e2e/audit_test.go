@@ -9,44 +9,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
-// auditRow is one event of GET /admin/v1/audit.
-type auditRow struct {
-	ID         string  `json:"id"`
-	Time       string  `json:"time"`
-	Account    string  `json:"account"`
-	Actor      string  `json:"actor"`
-	UserID     int64   `json:"userId"`
-	Action     string  `json:"action"`
-	ProjectID  int64   `json:"projectId"`
-	DocumentID int64   `json:"documentId"`
-	SegmentID  int64   `json:"segmentId"`
-	AssetID    *string `json:"assetId"`
-	Target     string  `json:"target"`
-	Detail     string  `json:"detail"`
-	Count      int64   `json:"count"`
-	RequestID  string  `json:"requestId"`
-	Outcome    string  `json:"outcome"`
-}
-
-type auditPageJSON struct {
-	Events []auditRow `json:"events"`
-	Next   *string    `json:"next"`
-}
-
 // auditPage reads one page of the audit log with the given query.
-func auditPage(t testing.TB, c *cluster, q url.Values) auditPageJSON {
+func auditPage(t testing.TB, c *cluster, q url.Values) wire.AuditPage {
 	t.Helper()
-	var p auditPageJSON
+	var p wire.AuditPage
 	admin(t, c, "GET", "/admin/v1/audit?"+q.Encode(), nil).expect(t, 200).json(t, &p)
 	return p
 }
 
 // auditAll reads every row the query selects, following next, oldest first.
-func auditAll(t testing.TB, c *cluster, q url.Values) []auditRow {
+func auditAll(t testing.TB, c *cluster, q url.Values) []wire.AuditEvent {
 	t.Helper()
-	var rows []auditRow
+	var rows []wire.AuditEvent
 	for {
 		p := auditPage(t, c, q)
 		rows = append(rows, p.Events...)
@@ -116,7 +94,7 @@ func TestAuditMutations(t *testing.T) {
 			requestID: rid(r)})
 
 		r = pm.attach("pr7214", segA1, map[string]string{"filetoken": ftoken, "locale": "en"}).expect(t, 200)
-		var a assetJSON
+		var a wire.Asset
 		r.json(t, &a)
 		want = append(want, wantRow{action: "asset.attach", actor: "user", user: 1, target: "en/docs/spec.txt",
 			detail: "scope=pr7214 size=5 ", project: projectID, document: docA, seg: segA1, assetID: a.ID, requestID: rid(r)})
@@ -159,7 +137,7 @@ func TestAuditMutations(t *testing.T) {
 
 		base := "/admin/v1/accounts/" + account
 		r = admin(t, c, "POST", base+"/users/3/keys", nil).expect(t, 200)
-		var key struct{ ID, Key string }
+		var key wire.Key
 		r.json(t, &key)
 		want = append(want, wantRow{action: "key.issue", actor: "admin", target: "user 3 key " + key.ID, requestID: rid(r)})
 		r = admin(t, c, "DELETE", base+"/users/3/keys/"+key.ID, nil).expect(t, 204)
@@ -188,7 +166,7 @@ func TestAuditMutations(t *testing.T) {
 	})
 }
 
-func checkAuditRow(t *testing.T, i int, got auditRow, w wantRow, account string) {
+func checkAuditRow(t *testing.T, i int, got wire.AuditEvent, w wantRow, account string) {
 	t.Helper()
 	bad := func(field string, g, x any) {
 		t.Fatalf("row %d (%s): %s = %v, want %v; row %+v", i, w.action, field, g, x, got)
@@ -333,12 +311,11 @@ func TestAuditRetention(t *testing.T) {
 	if n := len(auditAll(t, c, url.Values{"account": {old.account}})); n != 1 {
 		t.Fatalf("%d rows after the catalog upsert, want 1", n)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for len(auditAll(t, c, url.Values{"account": {old.account}})) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the row older than the retention was not pruned within 20s")
-		}
-		time.Sleep(200 * time.Millisecond)
+	// Once the row is older than the retention, one sweep (driven and awaited) prunes it.
+	time.Sleep(3*time.Second + 100*time.Millisecond)
+	crSweep(t, c)
+	if n := len(auditAll(t, c, url.Values{"account": {old.account}})); n != 0 {
+		t.Fatalf("%d rows older than the retention after a sweep", n)
 	}
 	fresh := newTenant(t, c)
 	if n := len(auditAll(t, c, url.Values{"account": {fresh.account}})); n != 1 {
@@ -347,7 +324,7 @@ func TestAuditRetention(t *testing.T) {
 
 	keep := startCluster(t, backends[0], "--audit-retention", "0", "--sweep-interval", "100ms")
 	tn := newTenant(t, keep)
-	time.Sleep(1500 * time.Millisecond)
+	crSweep(t, keep)
 	if n := len(auditAll(t, keep, url.Values{"account": {tn.account}})); n != 1 {
 		t.Fatalf("--audit-retention 0 pruned: %d rows", n)
 	}

@@ -141,13 +141,8 @@ func cpCampaign(t *testing.T, b backend, kills int) {
 		// As in TestCrashRecovery: once every file token has expired, the blobs must be
 		// exactly the listed contents, whatever uploads the kills cut off.
 		time.Sleep(time.Until(lastKill.Add(crTokenTTL)))
-		var blobs map[string][]string
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(250 * time.Millisecond) {
-			blobs = rbBlobHashes(t, disk, r.account)
-			if crSameContents(blobs, r.listed) || time.Now().After(deadline) {
-				break
-			}
-		}
+		crSweep(t, c)
+		blobs := rbBlobHashes(t, disk, r.account)
 		if !crSameContents(blobs, r.listed) {
 			totals.inconsistencies++
 			t.Errorf("after every file token expired: %d blob files for %d listed contents", len(blobs), len(r.listed))

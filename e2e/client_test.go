@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // The fixture catalog every tenant starts with (ids as in the Wordbee docs).
@@ -116,6 +118,7 @@ type session struct {
 	c       *cluster
 	account string
 	token   string
+	keyID   string // the API key's id, when the test knows it
 }
 
 func (s *session) headers() http.Header {
@@ -157,9 +160,7 @@ func (s *session) upload(name string, data []byte) string {
 	s.t.Helper()
 	resp := s.uploadResp(name, "", data)
 	resp.expect(s.t, 200)
-	var out struct {
-		Result struct{ Token, Name string }
-	}
+	var out wire.UploadResponse
 	resp.json(s.t, &out)
 	if len(out.Result.Token) != 32 {
 		s.t.Fatalf("upload returned token %q", out.Result.Token)
@@ -174,7 +175,7 @@ func (s *session) attach(scope string, segment int64, body map[string]string) *r
 }
 
 // put uploads data and attaches it, failing the test unless both succeed.
-func (s *session) put(scope string, segment int64, name, locale, relativePath string, data []byte) assetJSON {
+func (s *session) put(scope string, segment int64, name, locale, relativePath string, data []byte) wire.Asset {
 	s.t.Helper()
 	token := s.upload(name, data)
 	body := map[string]string{"filetoken": token}
@@ -186,25 +187,9 @@ func (s *session) put(scope string, segment int64, name, locale, relativePath st
 	}
 	resp := s.attach(scope, segment, body)
 	resp.expect(s.t, 200)
-	var a assetJSON
+	var a wire.Asset
 	resp.json(s.t, &a)
 	return a
-}
-
-// assetJSON is the project-route asset JSON.
-type assetJSON struct {
-	ProjectID    int64   `json:"projectId"`
-	DocumentID   int64   `json:"documentId"`
-	SegmentID    int64   `json:"segmentId"`
-	Locale       *string `json:"locale"`
-	RelativePath string  `json:"relativePath"`
-	Name         string  `json:"name"`
-	Size         int64   `json:"size"`
-	ContentType  string  `json:"contentType"`
-	CreatedDate  string  `json:"createdDate"`
-	ModifiedDate string  `json:"modifiedDate"`
-	DownloadURL  string  `json:"downloadUrl"`
-	ID           string  `json:"id"`
 }
 
 func multipartBody(t testing.TB, name string, data []byte) (io.Reader, string) {
@@ -296,27 +281,13 @@ func (r *response) json(t testing.TB, v any) {
 	}
 }
 
-// errorBody is the Wordbee error envelope.
-type errorBody struct {
-	Error struct {
-		Operation *string  `json:"operation"`
-		Date      string   `json:"date"`
-		Title     string   `json:"title"`
-		Details   *string  `json:"details"`
-		ErrorURL  *string  `json:"errorurl"`
-		Messages  []string `json:"messages"`
-	} `json:"error"`
-	Reason string `json:"reason"`
-	Code   string `json:"code"`
-}
-
 // expectError checks the status and the Wordbee error envelope, and returns it.
-func (r *response) expectError(t testing.TB, status int, code string) errorBody {
+func (r *response) expectError(t testing.TB, status int, code string) wire.Error {
 	t.Helper()
 	r.expect(t, status)
-	var e errorBody
+	var e wire.Error
 	r.json(t, &e)
-	if e.Code != code {
+	if string(e.Code) != code {
 		t.Fatalf("%s %s: code %q, want %q; body: %s", r.Request.Method, r.Request.URL, e.Code, code, truncate(r.body))
 	}
 	if e.Reason == "" || e.Error.Title != e.Reason {

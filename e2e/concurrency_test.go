@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // ccVersion is one content written to the contended address.
@@ -38,7 +40,7 @@ func (vs *ccVersions) add(v *ccVersion) {
 	vs.bySize[len(v.data)] = append(vs.bySize[len(v.data)], v)
 }
 
-func (vs *ccVersions) attached(sha string, a assetJSON) {
+func (vs *ccVersions) attached(sha string, a wire.Asset) {
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
 	v := vs.bySHA[sha]
@@ -220,7 +222,7 @@ func TestConcurrentOverwritesAndDownloads(t *testing.T) {
 			t.Errorf("after the writers the address holds %d bytes with ETag %s; the last version (v %d) has %d bytes",
 				len(final.body), final.Header.Get("ETag"), latest.v, len(latest.data))
 		}
-		var list []assetJSON
+		var list []wire.Asset
 		pm.do("GET", fmt.Sprintf("/api/resources/assets/%d/list?scope=%s", segA1, scope), nil).expect(t, 200).json(t, &list)
 		if len(list) != 1 || list[0].Size != int64(len(latest.data)) || rbVersionOf(list[0]) != strconv.FormatInt(latest.v, 10) {
 			t.Errorf("list after the overwrites: %+v", list)
@@ -347,7 +349,7 @@ func TestConcurrentAttachesIntoOneSegment(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-		var list []assetJSON
+		var list []wire.Asset
 		pm.do("GET", fmt.Sprintf("/api/resources/assets/%d/list?scope=%s", segA2, scope), nil).expect(t, 200).json(t, &list)
 		if len(list) != n {
 			t.Fatalf("the segment lists %d assets, want %d", len(list), n)
@@ -441,7 +443,7 @@ func TestConcurrentWritesToOneAddress(t *testing.T) {
 			for err := range errs {
 				t.Fatalf("burst %d: %v", burst, err)
 			}
-			var list []assetJSON
+			var list []wire.Asset
 			pm.do("GET", fmt.Sprintf("/api/resources/assets/%d/list?scope=%s", segA3, scope), nil).expect(t, 200).json(t, &list)
 			switch len(list) {
 			case 0:

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/refstore/refstore/internal/testenv"
+	"github.com/refstore/refstore/wire"
 )
 
 // TestFaultS3StoppedMidUpload stops the object store while a large upload streams in: the
@@ -185,7 +186,7 @@ func TestFaultS3StoppedMidUpload(t *testing.T) {
 		soLogProblems(t, c.nodes)
 	}
 	token, _ := retry.uploadResult(t)
-	var asset assetJSON
+	var asset wire.Asset
 	pmA.attach(scope, segA1, map[string]string{"filetoken": token}).expect(t, 200).json(t, &asset)
 	if asset.Size != size {
 		t.Fatalf("the retried upload's asset has %d bytes, want %d", asset.Size, size)
@@ -369,7 +370,7 @@ func TestFaultNodeKilled(t *testing.T) {
 	// contents the assets hold.
 	verify := func(when string) map[string]bool {
 		t.Helper()
-		var list []assetJSON
+		var list []wire.Asset
 		pmB.do("GET", listPath, nil).expect(t, 200).json(t, &list)
 		held := map[string]bool{}
 		for _, as := range list {
@@ -437,7 +438,7 @@ func TestFaultNodeKilled(t *testing.T) {
 					fail("round %d: list through B: %v", round, soDescribe(resp, body, err))
 					return
 				}
-				var list []assetJSON
+				var list []wire.Asset
 				if err := json.Unmarshal(body, &list); err != nil {
 					fail("round %d: list through B: %v", round, err)
 					return

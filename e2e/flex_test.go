@@ -5,26 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/refstore/refstore/wire"
 )
 
-// flexAssetJSON is the Flex-route asset JSON.
-type flexAssetJSON struct {
-	ProjectID       int64   `json:"projectId"`
-	DocumentID      string  `json:"documentId"`
-	SegmentID       int64   `json:"segmentId"`
-	Locale          *string `json:"locale"`
-	RelativePath    string  `json:"relativePath"`
-	FileName        string  `json:"fileName"`
-	FileSizeInBytes int64   `json:"fileSizeInBytes"`
-	ContentType     string  `json:"contentType"`
-	CreatedDate     string  `json:"createdDate"`
-	ModifiedDate    string  `json:"modifiedDate"`
-	DownloadURL     string  `json:"downloadUrl"`
-	ID              string  `json:"id"`
-}
-
 // checkFlexJSON checks one Flex asset JSON exactly and returns it decoded.
-func checkFlexJSON(t testing.TB, raw json.RawMessage, flexID string, project, doc, seg int64, locale, relPath, name string, size int64) flexAssetJSON {
+func checkFlexJSON(t testing.TB, raw json.RawMessage, flexID string, project, doc, seg int64, locale, relPath, name string, size int64) wire.FlexAsset {
 	t.Helper()
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -48,7 +34,7 @@ func checkFlexJSON(t testing.TB, raw json.RawMessage, flexID string, project, do
 			t.Fatalf("Flex asset JSON %s = %s, want %s (in %s)", k, m[k], v, raw)
 		}
 	}
-	var a flexAssetJSON
+	var a wire.FlexAsset
 	json.Unmarshal(raw, &a)
 	if !assetIDPattern.MatchString(a.ID) {
 		t.Fatalf("Flex asset id %q", a.ID)
@@ -159,7 +145,7 @@ func TestFlexCodytJob(t *testing.T) {
 		d := cu.do("GET", flexPath("c500", "27670001", "filename", "c.txt"), nil).expect(t, 200)
 		d.wantBody(t, data)
 		d.wantHeader(t, "Cache-Control", "private, max-age=2592000")
-		var list []flexAssetJSON
+		var list []wire.FlexAsset
 		cu.do("GET", flexPath("c500", "list", "segmentIds", "27670001,27670002"), nil).expect(t, 200).json(t, &list)
 		if len(list) != 1 || list[0].ID != a.ID || list[0].DocumentID != "19700" {
 			t.Fatalf("c500 list many: %+v", list)

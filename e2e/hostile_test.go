@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // TestHostileInput sends a catalogue of malicious requests, byte for byte over raw TCP (so
@@ -109,12 +111,12 @@ type hxEnv struct {
 	tokA    string // a file token of A's pm
 	tokB    string // a file token of B's pm
 	htmlTok string // A's pm's upload of an HTML page
-	assets  map[string]assetJSON
+	assets  map[string]wire.Asset
 }
 
 func newHxEnv(t *testing.T, c *cluster) *hxEnv {
 	e := &hxEnv{t: t, c: c, addr: strings.TrimPrefix(c.nodes[0].url, "http://"), data: c.nodes[0].opts.Data,
-		assets: map[string]assetJSON{}}
+		assets: map[string]wire.Asset{}}
 	e.a, e.b = newTenant(t, c), newTenant(t, c)
 	e.pmA, e.pmB = e.a.as("pm"), e.b.as("pm")
 	e.tokA = e.pmA.upload("spare.bin", []byte("spare bytes of tenant A"))

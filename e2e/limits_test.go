@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,17 +16,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// throttleBody is Wordbee's 429 body, which differs from the other errors.
-type throttleBody struct {
-	Error struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"error"`
-	Reason string `json:"reason"`
-	Code   string `json:"code"`
-}
+	"github.com/refstore/refstore/wire"
+)
 
 // limList is a cheap authenticated call that counts against the rate limit.
 func limList(s *session) *response {
@@ -36,7 +31,7 @@ func limList(s *session) *response {
 func (r *response) expectThrottled(t testing.TB, limit int, window string, maxWait time.Duration) time.Duration {
 	t.Helper()
 	r.expect(t, 429)
-	var b throttleBody
+	var b wire.ThrottlingError
 	r.json(t, &b)
 	want := fmt.Sprintf("Requests throttled. Maximum allowed %d per %s.", limit, window)
 	if b.Error.Type != "Throttling error" || b.Error.Message != want || b.Reason != want || b.Code != "rate_limited" {
@@ -169,7 +164,9 @@ func TestRateLimitCluster(t *testing.T) {
 		limList(pmA).expect(t, 200)
 		limList(pmB).expect(t, 200)
 	}
-	time.Sleep(2500 * time.Millisecond) // both nodes flush and learn the total
+	// Both nodes flush what they counted (every second): once the store holds the 20,
+	// each node, past half the limit, asks the store at every request.
+	t.Logf("the 20 requests reached the store in %v", limStored(t, c, tn, "pm", 20))
 	limList(pmA).expectThrottled(t, 20, "01:00:00", time.Hour)
 	limList(pmB).expectThrottled(t, 20, "01:00:00", time.Hour)
 	// A new session of the key, on either node, is throttled too.
@@ -211,24 +208,40 @@ func TestRateLimitCluster(t *testing.T) {
 	if passed < 20 || passed > 20+10 {
 		t.Fatalf("%d requests passed; want the limit plus at most half of it", passed)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	limStored(t, c, tn, "uploader", int64(passed))
 	for _, n := range []*cluster{a, b} {
 		limList(soVia(up, n)).expect(t, 429)
 	}
 }
 
-// usageJSON is GET /admin/v1/accounts/{account}/usage.
-type usageJSON struct {
-	Account    string `json:"account"`
-	Bytes      int64  `json:"bytes"`
-	Blobs      int64  `json:"blobs"`
-	Assets     int64  `json:"assets"`
-	QuotaBytes int64  `json:"quotaBytes"`
+// limStored waits until the shared store counts at least want requests of a user's API key
+// in the current window (the nodes add what they counted every second, or at once past half
+// the limit), and says how long that took.
+func limStored(t testing.TB, c *cluster, tn *tenant, user string, want int64) time.Duration {
+	t.Helper()
+	var dsn string
+	for i, a := range c.nodes[0].opts.Args {
+		if a == "--metadata" {
+			dsn = c.nodes[0].opts.Args[i+1]
+		}
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key := sha256.Sum256([]byte(apiKey(tn.account, user)))
+	return soEventually(t, 15*time.Second, "the requests of "+user+" reach the store", func() (bool, string) {
+		var n int64
+		err := db.QueryRow(`SELECT COALESCE(SUM(requests), 0) FROM rate_counters WHERE key_hash = $1`,
+			hex.EncodeToString(key[:])).Scan(&n)
+		return err == nil && n >= want, fmt.Sprintf("%d of %d counted (%v)", n, want, err)
+	})
 }
 
-func limUsage(t testing.TB, c *cluster, account string) usageJSON {
+func limUsage(t testing.TB, c *cluster, account string) wire.Usage {
 	t.Helper()
-	var u usageJSON
+	var u wire.Usage
 	admin(t, c, "GET", "/admin/v1/accounts/"+account+"/usage", nil).expect(t, 200).json(t, &u)
 	return u
 }
@@ -238,16 +251,16 @@ func limUsage(t testing.TB, c *cluster, account string) usageJSON {
 func testQuota(t *testing.T, c *cluster, stored func(account string) []string) {
 	tn := newTenant(t, c)
 	pin := soPin(c, 0)
-	limSetAccount(t, pin, tn.account, map[string]any{"quotaBytes": 10000})
+	// Through every node: each node's own write tells its limiter at once, so the probes
+	// below (which would be kept if a node did not know the quota yet) need no wait. How a
+	// change made on one node reaches the others' limiters through the change feed is
+	// checked when the quota is lifted, below.
+	for i := range c.nodes {
+		limSetAccount(t, soPin(c, i), tn.account, map[string]any{"quotaBytes": 10000})
+	}
 	pm := soLogin(t, c, tn, "pm") // requests rotate over the nodes
-	if len(c.nodes) > 1 {
-		// The other nodes learn of the quota through the change feed (within milliseconds;
-		// the probe would be kept if it ran before).
-		time.Sleep(time.Second)
-		soEventually(t, 15*time.Second, "the quota reaches every node", func() (bool, string) {
-			resp := soVia(pm, soPin(c, 1)).uploadResp("probe.bin", "", randomBytes(10001))
-			return resp.StatusCode == 507, fmt.Sprintf("status %d", resp.StatusCode)
-		})
+	for i := range c.nodes {
+		soVia(pm, soPin(c, i)).uploadResp("probe.bin", "", randomBytes(10001)).expect(t, 507)
 	}
 	var acc struct {
 		QuotaBytes *int64 `json:"quotaBytes"`
@@ -257,14 +270,14 @@ func testQuota(t *testing.T, c *cluster, stored func(account string) []string) {
 	if acc.QuotaBytes == nil || *acc.QuotaBytes != 10000 || acc.RateLimit != nil {
 		t.Fatalf("the account's catalog shows quotaBytes %v, rateLimit %v", acc.QuotaBytes, acc.RateLimit)
 	}
-	if u := limUsage(t, c, tn.account); u != (usageJSON{Account: tn.account, QuotaBytes: 10000}) {
+	if u := limUsage(t, c, tn.account); u != (wire.Usage{Account: tn.account, QuotaBytes: 10000}) {
 		t.Fatalf("usage of a new account: %+v", u)
 	}
 	first := randomBytes(6000)
 	tok := pm.upload("first.bin", first)
 	pm.attach("pr"+itoa(projectID), segA1, map[string]string{"filetoken": tok}).expect(t, 200)
 	pm.attach("pr"+itoa(projectID), segA2, map[string]string{"filetoken": tok}).expect(t, 200)
-	want := usageJSON{Account: tn.account, Bytes: 6000, Blobs: 1, Assets: 2, QuotaBytes: 10000}
+	want := wire.Usage{Account: tn.account, Bytes: 6000, Blobs: 1, Assets: 2, QuotaBytes: 10000}
 	if u := limUsage(t, c, tn.account); u != want {
 		t.Fatalf("usage %+v, want %+v", u, want)
 	}
@@ -328,8 +341,12 @@ func TestQuotaRace(t *testing.T) {
 		t.Run(b, func(t *testing.T) {
 			c := startCluster(t, soBackend(t, b))
 			tn := newTenant(t, c)
-			limSetAccount(t, soPin(c, 0), tn.account, map[string]any{"quotaBytes": 10000})
-			time.Sleep(500 * time.Millisecond) // the change feed reaches the other node
+			// Through every node: each node's own write tells its limiter at once (a node
+			// that only hears of it through the change feed would know it a little later,
+			// and the race would start before the quota was known everywhere).
+			for i := range c.nodes {
+				limSetAccount(t, soPin(c, i), tn.account, map[string]any{"quotaBytes": 10000})
+			}
 			var mu sync.Mutex
 			codes := map[int]int{}
 			var wg sync.WaitGroup
@@ -581,7 +598,7 @@ func TestUploadsPerKey(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // both are in progress
 	resp := pm.uploadResp("third.bin", "", []byte("third"))
 	resp.expect(t, 429)
-	var b throttleBody
+	var b wire.ThrottlingError
 	resp.json(t, &b)
 	if b.Error.Type != "Throttling error" || !strings.Contains(b.Reason, "at most 2") || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("429 %s, Retry-After %q", resp.body, resp.Header.Get("Retry-After"))

@@ -11,6 +11,11 @@ import (
 // binPath is the refstore binary built for this test run.
 var binPath string
 
+// raceBuild says the binary is built with the race detector (REFSTORE_E2E_RACE=1, which
+// make test sets for the functional tests): every server the tests start then reports
+// the data races it meets, and the run fails on any (see checkRaces).
+var raceBuild = os.Getenv("REFSTORE_E2E_RACE") != ""
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "refstore-e2e-bin-")
 	if err != nil {
@@ -18,7 +23,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "refstore")
-	build := exec.Command("go", "build", "-o", binPath, "../cmd/refstore")
+	args := []string{"build", "-o", binPath}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "../cmd/refstore")...)
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building refstore:", err)
@@ -26,6 +35,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	stopSharedClusters()
+	if checkRaces() && code == 0 {
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

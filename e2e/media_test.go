@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/refstore/refstore/wire"
 )
 
 var fileTokenPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -57,7 +59,7 @@ func TestMediaUploadNames(t *testing.T) {
 		if name != "override.txt" {
 			t.Fatalf("name %q, want override.txt", name)
 		}
-		var a assetJSON
+		var a wire.Asset
 		pm.attach("pr7214", segA1, map[string]string{"filetoken": tok}).expect(t, 200).json(t, &a)
 		if a.Name != "override.txt" || a.RelativePath != "" || a.ContentType != "text/plain; charset=utf-8" && a.ContentType != "text/plain" {
 			t.Fatalf("asset %+v", a)
@@ -77,13 +79,13 @@ func TestMediaUploadNames(t *testing.T) {
 			if !bytes.Contains(r.body, []byte(`"relativePath":"docs\\pdfs"`)) {
 				t.Fatalf("attach body %s: want relativePath \"docs\\\\pdfs\" in the JSON", r.body)
 			}
-			var a assetJSON
+			var a wire.Asset
 			r.json(t, &a)
 			if a.Name != "x.txt" || a.RelativePath != `docs\pdfs` {
 				t.Fatalf("asset from %q: name %q relativePath %q", up.part, a.Name, a.RelativePath)
 			}
 			// An explicit relativePath wins over the folders of the name.
-			var b assetJSON
+			var b wire.Asset
 			pm.attach("pr7214", segA3, map[string]string{"filetoken": tok, "relativePath": "shots/v2"}).expect(t, 200).json(t, &b)
 			if b.Name != "x.txt" || b.RelativePath != `shots\v2` {
 				t.Fatalf("attach with relativePath: name %q relativePath %q", b.Name, b.RelativePath)
@@ -241,7 +243,7 @@ func TestMediaTokenReusable(t *testing.T) {
 		ids := map[string]bool{}
 		for _, tg := range targets {
 			body := map[string]string{"filetoken": tok, "locale": tg.locale, "relativePath": tg.folder}
-			var a assetJSON
+			var a wire.Asset
 			pm.attach(tg.scope, tg.seg, body).expect(t, 200).json(t, &a)
 			ids[a.ID] = true
 			pm.do("GET", segPath(tg.seg, "scope", tg.scope, "filename", "shared.bin", "locale", tg.locale, "relativePath", tg.folder), nil).

@@ -56,8 +56,32 @@ func startNode(t testing.TB, opts nodeOptions) *node {
 	return n
 }
 
+// launched are all the servers this run started, for checkRaces.
+var launched struct {
+	sync.Mutex
+	nodes []*node
+}
+
+// checkRaces prints the data races any server of the run reported (a -race build writes
+// them to its stderr and goes on) and reports whether there were any.
+func checkRaces() bool {
+	launched.Lock()
+	defer launched.Unlock()
+	found := false
+	for _, n := range launched.nodes {
+		if logs := n.logs(); strings.Contains(logs, "WARNING: DATA RACE") {
+			found = true
+			fmt.Fprintf(os.Stderr, "e2e: the server %s (%v) reported a data race:\n%s\n", n.url, n.opts.Args, logs)
+		}
+	}
+	return found
+}
+
 func launch(opts nodeOptions) (*node, error) {
 	n := &node{opts: opts, done: make(chan struct{})}
+	launched.Lock()
+	launched.nodes = append(launched.nodes, n)
+	launched.Unlock()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", opts.Data, "--log-format", "json"}, opts.Args...)
 	n.cmd = exec.Command(binPath, args...)
 	n.cmd.Env = append(append(os.Environ(), "REFSTORE_ADMIN_TOKEN="+adminToken), opts.Env...)

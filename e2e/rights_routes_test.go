@@ -35,6 +35,7 @@ var mxPatterns = map[mxKind][]string{
 	mxAdminRevokeKey:     {"DELETE /admin/v1/accounts/{account}/users/{userId}/keys/{keyId}"},
 	mxAdminUsage:         {"GET /admin/v1/accounts/{account}/usage"},
 	mxAdminAudit:         {"GET /admin/v1/audit"},
+	mxAdminSweep:         {"POST /admin/v1/sweep"},
 	mxHealthz:            {"GET /healthz"},
 	mxReadyz:             {"GET /readyz"},
 	mxMetrics:            {"GET /metrics"},

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // TestRightsMatrix sends every route — /api in every scope form, the admin API, health and
@@ -286,6 +288,7 @@ const (
 	mxAdminRevokeKey
 	mxAdminUsage
 	mxAdminAudit
+	mxAdminSweep
 	mxHealthz
 	mxReadyz
 	mxMetrics
@@ -329,6 +332,7 @@ var mxRoutes = []struct {
 	{mxAdminDeleteAccount, "DELETE /admin/v1/accounts/{account}", mxNeedAdmin, false, 204},
 	{mxAdminUsage, "GET /admin/v1/accounts/{account}/usage", mxNeedAdmin, false, 0},
 	{mxAdminAudit, "GET /admin/v1/audit", mxNeedAdmin, false, 0},
+	{mxAdminSweep, "POST /admin/v1/sweep", mxNeedAdmin, false, 0},
 	{mxAdminDeleteEntry, "DELETE /admin/v1/accounts/{account}/{kind}/{id}", mxNeedAdmin, false, 204},
 	{mxAdminDeleteGrant, "DELETE …/users/{userId}/grants/{target}", mxNeedAdmin, false, 204},
 	{mxAdminIssueKey, "POST …/users/{userId}/keys", mxNeedAdmin, false, 0},
@@ -865,6 +869,8 @@ func (mx *rightsMatrix) adminCell(r mxRow, c mxCaller, h http.Header) *response 
 		return do(t, mx.c, "GET", base+"/usage", h, nil)
 	case mxAdminAudit:
 		return do(t, mx.c, "GET", "/admin/v1/audit?account="+acct, h, nil)
+	case mxAdminSweep:
+		return do(t, mx.c, "POST", "/admin/v1/sweep", h, nil)
 	}
 	t.Fatalf("no request for %s", r.label)
 	return nil
@@ -872,7 +878,7 @@ func (mx *rightsMatrix) adminCell(r mxRow, c mxCaller, h http.Header) *response 
 
 // keyID is the id of the first API key of an account's user 1.
 func (mx *rightsMatrix) keyID(acct string) string {
-	var keys []struct{ ID string }
+	var keys []wire.Key
 	admin(mx.t, mx.c, "GET", "/admin/v1/accounts/"+acct+"/users/1/keys", nil).expect(mx.t, 200).json(mx.t, &keys)
 	if len(keys) == 0 {
 		mx.t.Fatalf("account %s: user 1 has no API key", acct)
@@ -960,7 +966,7 @@ func (mx *rightsMatrix) snapshot() mxSnapshot {
 		fmt.Sprintf("scope=pr%d&segmentIds=%d,%d", projectID, segA1, segB1),
 		fmt.Sprintf("scope=pr%d&segmentIds=%d,%d", otherProject, segC1, mxSegD1),
 	} {
-		var list []assetJSON
+		var list []wire.Asset
 		pm.do("GET", "/api/resources/assets/list?"+q, nil).expect(mx.t, 200).json(mx.t, &list)
 		for _, a := range list {
 			s[mxKey(a.SegmentID, a.Locale, a.RelativePath, a.Name)] = fmt.Sprintf("%s|%d|%s|%s", a.ID, a.Size, a.CreatedDate, a.ModifiedDate)

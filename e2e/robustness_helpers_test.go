@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // rbSHA256 returns the hex SHA-256 of b.
@@ -65,7 +67,7 @@ func rbErrorCode(body []byte) string {
 }
 
 // rbVersion returns the v parameter of an asset's download URL.
-func rbVersion(t testing.TB, a assetJSON) string {
+func rbVersion(t testing.TB, a wire.Asset) string {
 	t.Helper()
 	_, q, ok := strings.Cut(a.DownloadURL, "?")
 	if !ok {
@@ -199,8 +201,8 @@ func rbUpload(s *session, name string, data []byte) (string, error) {
 }
 
 // rbAttach attaches a file token as s and returns the asset.
-func rbAttach(s *session, scope string, segment int64, body map[string]string) (assetJSON, error) {
-	var a assetJSON
+func rbAttach(s *session, scope string, segment int64, body map[string]string) (wire.Asset, error) {
+	var a wire.Asset
 	h := rbAuthHeaders(s)
 	h.Set("Content-Type", "application/json")
 	resp, b, err := rbDo(s.c, "POST", fmt.Sprintf("/api/resources/assets/%d?scope=%s", segment, scope), h, jsonBody(body))
@@ -217,7 +219,7 @@ func rbAttach(s *session, scope string, segment int64, body map[string]string) (
 }
 
 // rbVersionOf is rbVersion for goroutines: "" when the URL carries no v.
-func rbVersionOf(a assetJSON) string {
+func rbVersionOf(a wire.Asset) string {
 	u, err := url.Parse(a.DownloadURL)
 	if err != nil {
 		return ""
@@ -256,7 +258,7 @@ func rbTreeProblems(t testing.TB, c *cluster, s *session, extra map[string][]int
 		for i, id := range segs {
 			ids[i] = strconv.FormatInt(id, 10)
 		}
-		var list []assetJSON
+		var list []wire.Asset
 		s.do("GET", "/api/resources/assets/list?scope="+scope+"&segmentIds="+strings.Join(ids, ","), nil).
 			expect(t, 200).json(t, &list)
 		for _, a := range list {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/refstore/refstore/internal/testenv"
+	"github.com/refstore/refstore/wire"
 )
 
 // TestScaleOutCrossNode writes through one node and reads through the other, on both
@@ -41,7 +42,7 @@ func TestScaleOutCrossNode(t *testing.T) {
 			v1 := randomBytes(200_001)
 			token := pmA.upload("shared.bin", v1)
 			pmB.do("GET", "/api/media/get/"+token, nil).expect(t, 200).wantBody(t, v1)
-			var first assetJSON
+			var first wire.Asset
 			pmB.attach(scope, segA1, map[string]string{"filetoken": token}).expect(t, 200).json(t, &first)
 			got := soDownload(pmA, scope, segA1, "shared.bin").expect(t, 200)
 			got.wantBody(t, v1)

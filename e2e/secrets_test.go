@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // No secret — API key, session token, file token, the admin token, nor the wrong ones
@@ -27,12 +29,18 @@ func TestSecretsNeverLogged(t *testing.T) {
 				metrics = append(metrics, string(doURL(t, "GET", n.url+"/metrics", nil, nil).expect(t, 200).body))
 			}
 			audit := string(admin(t, c, "GET", "/admin/v1/audit?limit=1000", nil).expect(t, 200).body)
-			time.Sleep(200 * time.Millisecond) // the last log lines are written after the responses
+			// The access log's line of a request is written after its response: wait for the
+			// last request's.
+			var all string
 			var logs []string
-			for _, n := range c.nodes {
-				logs = append(logs, n.logs())
-			}
-			all := strings.Join(logs, "\n")
+			soEventually(t, 10*time.Second, "the access log of the last request", func() (bool, string) {
+				logs = logs[:0]
+				for _, n := range c.nodes {
+					logs = append(logs, n.logs())
+				}
+				all = strings.Join(logs, "\n")
+				return strings.Contains(all, `"route":"GET /admin/v1/audit"`), "not logged yet"
+			})
 			if !strings.Contains(all, `"msg":"request"`) || !strings.Contains(all, `"route":"GET /api/media/get/{token}"`) {
 				t.Fatalf("the access log did not record the flow:\n%s", truncate([]byte(all)))
 			}
@@ -121,7 +129,7 @@ func secretFlow(t *testing.T, c *cluster) map[string]string {
 
 	// A key issued through the admin API, used, and revoked.
 	base := "/admin/v1/accounts/" + tn.account + "/users/3/keys"
-	var key struct{ ID, Key string }
+	var key wire.Key
 	admin(t, c, "POST", base, nil).expect(t, 200).json(t, &key)
 	secrets["issued API key"] = key.Key
 	r = do(t, c, "POST", "/api/auth/token", nil, jsonBody(map[string]string{"accountid": tn.account, "key": key.Key})).expect(t, 200)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // TestWordbeeQuickstart is the sequence of the Wordbee docs' curl examples: upload media,
@@ -15,7 +17,7 @@ func TestWordbeeQuickstart(t *testing.T) {
 		token := pm.upload("pexels-gons3.jpg", data)
 		a := pm.attach("pr7214", segA1, map[string]string{"filetoken": token, "locale": "en"})
 		a.expect(t, 200)
-		var asset assetJSON
+		var asset wire.Asset
 		a.json(t, &asset)
 		if asset.ProjectID != projectID || asset.DocumentID != docA || asset.SegmentID != segA1 ||
 			asset.Locale == nil || *asset.Locale != "en" || asset.RelativePath != "" || asset.Name != "pexels-gons3.jpg" ||
@@ -23,7 +25,7 @@ func TestWordbeeQuickstart(t *testing.T) {
 			t.Fatalf("asset JSON: %+v", asset)
 		}
 		list := pm.do("GET", fmt.Sprintf("/api/resources/assets/%d/list?scope=pr7214", segA1), nil).expect(t, 200)
-		var assets []assetJSON
+		var assets []wire.Asset
 		list.json(t, &assets)
 		if len(assets) != 1 || assets[0].ID != asset.ID {
 			t.Fatalf("list: %+v", assets)

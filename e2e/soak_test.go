@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // The soak's own document: two segments per client and two of hot assets every client
@@ -264,7 +266,7 @@ func (c *skClient) upload(a *skAsset, name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	var out struct{ Result struct{ Token, Name string } }
+	var out wire.UploadResponse
 	if err := json.Unmarshal(b, &out); err != nil || len(out.Result.Token) != 32 || out.Result.Name != name {
 		c.shared.fail("upload %s: response %s", name, truncate(b))
 		return "", false
@@ -311,7 +313,7 @@ func (c *skClient) attach(seg int64, a *skAsset, token string) {
 	if !ok {
 		return
 	}
-	var got assetJSON
+	var got wire.Asset
 	if err := json.Unmarshal(b, &got); err != nil || got.Size != int64(a.size) || got.Name != a.name || got.SegmentID != seg {
 		c.shared.fail("%s of %d bytes as %s to %d answered %s", kind, a.size, a.name, seg, truncate(b))
 		return
@@ -462,7 +464,7 @@ func (c *skClient) head() {
 }
 
 // skListed is the part of a listed asset the model predicts.
-func skListed(a assetJSON) string {
+func skListed(a wire.Asset) string {
 	locale := ""
 	if a.Locale != nil {
 		locale = *a.Locale
@@ -491,7 +493,7 @@ func (c *skClient) list() {
 }
 
 func (c *skClient) checkList(kind string, b []byte, segs ...int64) {
-	var list []assetJSON
+	var list []wire.Asset
 	if err := json.Unmarshal(b, &list); err != nil {
 		c.shared.fail("%s: %v: %s", kind, err, truncate(b))
 		return
@@ -519,7 +521,7 @@ func (c *skClient) listMany() {
 		return
 	}
 	c.checkList("list many", b, c.segs...)
-	var list []assetJSON
+	var list []wire.Asset
 	json.Unmarshal(b, &list)
 	hot := 0
 	for _, a := range list {
@@ -727,7 +729,7 @@ func TestLoadSoak(t *testing.T) {
 	for _, cl := range cls {
 		vc.token = cl.token
 		for _, seg := range cl.segs {
-			var list []assetJSON
+			var list []wire.Asset
 			_, b, ok := vc.call("final list", "GET", fmt.Sprintf("/api/resources/assets/%d/list?scope=%s", seg, scope), vc.headers(), nil, 200, nil)
 			if ok {
 				json.Unmarshal(b, &list)

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // TestStreaming1GiBUploadAndDownload uploads 1 GiB (generated on the fly from a seeded
@@ -121,7 +123,7 @@ func TestStreaming1GiBUploadAndDownload(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("upload: status %d: %s", resp.StatusCode, truncate(body))
 	}
-	var up struct{ Result struct{ Token, Name string } }
+	var up wire.UploadResponse
 	if err := json.Unmarshal(body, &up); err != nil || up.Result.Name != name {
 		t.Fatalf("upload response %s", truncate(body))
 	}
@@ -130,7 +132,7 @@ func TestStreaming1GiBUploadAndDownload(t *testing.T) {
 
 	a := pm.attach(fmt.Sprintf("pr%d", projectID), segA1, map[string]string{"filetoken": up.Result.Token})
 	a.expect(t, 200)
-	var asset assetJSON
+	var asset wire.Asset
 	a.json(t, &asset)
 	if asset.Size != size {
 		t.Fatalf("the attached asset has size %d, want %d", asset.Size, int64(size))

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // TestSweepExpiredFileTokens runs a cluster whose file tokens live 2 s and whose sweeper
@@ -56,15 +58,9 @@ func TestSweepExpiredFileTokens(t *testing.T) {
 		pm.do("GET", "/api/media/get/"+twinToken, nil).expectError(t, 404, "file_token_invalid")
 
 		if embedded {
-			// The sweeper removes the bytes nothing references any more; give it a few
-			// rounds (this waits for the sweep, it does not time it).
-			var blobs map[string][]string
-			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-				blobs = rbBlobHashes(t, data, pm.account)
-				if len(blobs[rbSHA256(lonely)]) == 0 || time.Now().After(deadline) {
-					break
-				}
-			}
+			// One sweep, driven and awaited: the bytes nothing references any more go.
+			crSweep(t, c)
+			blobs := rbBlobHashes(t, data, pm.account)
 			if paths := blobs[rbSHA256(lonely)]; len(paths) != 0 {
 				t.Errorf("the blob of the expired, never attached upload is still there: %v", paths)
 			}
@@ -81,7 +77,7 @@ func TestSweepExpiredFileTokens(t *testing.T) {
 		if !bytes.Equal(got.body, kept) {
 			t.Fatalf("download after the token expired: %d bytes that are not the attached ones", len(got.body))
 		}
-		var list []assetJSON
+		var list []wire.Asset
 		pm.do("GET", fmt.Sprintf("/api/resources/assets/list?scope=%s&segmentIds=%d,%d", scope, segA1, segA2), nil).
 			expect(t, 200).json(t, &list)
 		if len(list) != 1 || list[0].Name != "kept.bin" || list[0].Size != int64(len(kept)) {
@@ -182,17 +178,12 @@ func TestSweepUnderTraffic(t *testing.T) {
 			t.Error(e)
 		}
 
-		// Once every token expired and a few sweeps ran: nothing expired, nothing
-		// unreferenced is left.
+		// Once every token expired and one sweep ran on every node (driven and awaited):
+		// nothing expired, nothing unreferenced is left.
 		time.Sleep(ttl + 500*time.Millisecond)
+		crSweep(t, c)
 		opts := c.nodes[0].opts
-		var r fsckRun
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			r = runFsck(t, opts, "--orphan-grace", "1h")
-			if r.code == 0 && strings.Contains(r.sum, " 0 unreferenced blobs, 0 just-expired file tokens") || time.Now().After(deadline) {
-				break
-			}
-		}
+		r := runFsck(t, opts, "--orphan-grace", "1h")
 		if r.code != 0 || !strings.Contains(r.sum, " 0 unreferenced blobs, 0 just-expired file tokens") ||
 			!strings.Contains(r.sum, " 0 upload references") {
 			t.Errorf("fsck %v after the traffic stopped and the tokens expired: want clean, no upload, nothing unreferenced\n%s",

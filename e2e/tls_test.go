@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/refstore/refstore/wire"
 )
 
 // testCert is a self-signed certificate for 127.0.0.1 and localhost, written as PEM files.
@@ -180,7 +182,7 @@ func TestTLS(t *testing.T) {
 		h = auth.Clone()
 		h.Set("Content-Type", "application/json")
 		r = tn.do(t, tn.h2, "POST", fmt.Sprintf("/api/resources/assets/%d?scope=pr%d", segA1, projectID), h, attach).expect(t, 200)
-		var a assetJSON
+		var a wire.Asset
 		r.json(t, &a)
 		if !strings.HasPrefix(a.DownloadURL, tn.base+"/api/resources/assets/") {
 			t.Fatalf("downloadUrl %q does not start with %s", a.DownloadURL, tn.base)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/refstore/refstore/internal/testenv"
+	"github.com/refstore/refstore/wire"
 )
 
 // TestMoveEmbeddedToCluster is the move an operator makes with the real binary: export
@@ -134,7 +135,7 @@ func TestMoveEmbeddedToCluster(t *testing.T) {
 
 // xferState is what a user sees of a tenant's assets through the API.
 type xferState struct {
-	assets []assetJSON       // every segment's list, in order
+	assets []wire.Asset      // every segment's list, in order
 	bytes  map[string][]byte // by asset id, downloaded through each downloadUrl
 	urls   map[string]string // downloadUrl without scheme and host, by asset id
 }
@@ -153,7 +154,7 @@ func xferView(t *testing.T, tn *tenant, user string) xferState {
 			ids[i] = fmt.Sprint(id)
 		}
 		resp := s.do("GET", "/api/resources/assets/list?"+query("scope", q.scope, "segmentIds", strings.Join(ids, ",")), nil).expect(t, 200)
-		var list []assetJSON
+		var list []wire.Asset
 		resp.json(t, &list)
 		st.assets = append(st.assets, list...)
 		for _, a := range list {
@@ -180,7 +181,7 @@ func xferView(t *testing.T, tn *tenant, user string) xferState {
 // sizes, types, dates, versions and bytes (download URLs differ only in their host).
 func xferSameView(t *testing.T, got, want xferState) {
 	t.Helper()
-	strip := func(as []assetJSON) []byte {
+	strip := func(as []wire.Asset) []byte {
 		out := slices.Clone(as)
 		for i := range out {
 			out[i].DownloadURL = ""

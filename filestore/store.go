@@ -23,8 +23,6 @@ package filestore
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -305,19 +303,8 @@ func (s *Store) Ping(context.Context) error {
 	return err
 }
 
-func newKey() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func validKey(k string) bool {
-	if len(k) != 32 {
-		return false
-	}
-	_, err := hex.DecodeString(k)
-	return err == nil && strings.ToLower(k) == k
-}
+// Blob keys (and the names of staged files) are the domain's hex ids.
+var newKey, validKey = refstore.NewHexID, refstore.ValidHexID
 
 func blobDir(account, key string) string {
 	return path.Join(accountsDir, account, "blobs", key[:2])

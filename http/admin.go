@@ -1,11 +1,13 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/wire"
 )
 
 // maxCatalogBody bounds a catalog upsert (large projects list many segments).
@@ -13,7 +15,7 @@ const maxCatalogBody = 256 << 20
 
 // putCatalog answers PUT /admin/v1/catalog.
 func (s *Server) putCatalog(w http.ResponseWriter, r *http.Request) error {
-	var c refstore.Catalog
+	var c wire.Catalog
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxCatalogBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
@@ -26,7 +28,7 @@ func (s *Server) putCatalog(w http.ResponseWriter, r *http.Request) error {
 	if err := s.svc.UpsertCatalog(r.Context(), &c); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"accounts": len(c.Accounts)})
+	writeJSON(w, http.StatusOK, wire.CatalogResult{Accounts: len(c.Accounts)})
 	return nil
 }
 
@@ -35,7 +37,7 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string][]string{"accounts": ids})
+	writeJSON(w, http.StatusOK, wire.Accounts{Accounts: ids})
 	return nil
 }
 
@@ -48,21 +50,12 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// usageJSON is an account's storage usage (GET /admin/v1/accounts/{account}/usage).
-type usageJSON struct {
-	Account    string `json:"account"`
-	Bytes      int64  `json:"bytes"`
-	Blobs      int64  `json:"blobs"`
-	Assets     int64  `json:"assets"`
-	QuotaBytes int64  `json:"quotaBytes"`
-}
-
 func (s *Server) accountUsage(w http.ResponseWriter, r *http.Request) error {
 	u, err := s.svc.AccountUsage(r.Context(), r.PathValue("account"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, usageJSON{Account: u.Account, Bytes: u.Bytes, Blobs: u.Blobs, Assets: u.Assets, QuotaBytes: u.QuotaBytes})
+	writeJSON(w, http.StatusOK, wire.Usage{Account: u.Account, Bytes: u.Bytes, Blobs: u.Blobs, Assets: u.Assets, QuotaBytes: u.QuotaBytes})
 	return nil
 }
 
@@ -87,7 +80,7 @@ func (s *Server) removeEntry(w http.ResponseWriter, r *http.Request) error {
 			if sc, err = refstore.ParseScope(id); err != nil || !sc.IsJob() {
 				return refstore.InvalidParam("id", "a job is written jbs{jobId} or jbc{jobId}")
 			}
-			e.Kind, e.ID, e.Codyt = refstore.EntryJob, sc.ID, sc.Kind == refstore.ScopeCodytJob
+			e.Kind, e.ID, e.Job = refstore.EntryJob, sc.ID, sc.JobKind()
 		default:
 			return refstore.Errorf(refstore.CodeNotFound, "No catalog entries of kind %q (use users, projects, documents, segments or jobs).", kind)
 		}
@@ -117,7 +110,7 @@ func (s *Server) removeGrant(w http.ResponseWriter, r *http.Request) error {
 	}
 	e := refstore.Entry{Kind: refstore.EntryProjectGrant, Account: r.PathValue("account"), ID: sc.ID, UserID: user}
 	if sc.IsJob() {
-		e.Kind, e.Codyt = refstore.EntryJobGrant, sc.Kind == refstore.ScopeCodytJob
+		e.Kind, e.Job = refstore.EntryJobGrant, sc.JobKind()
 	}
 	if err := s.svc.RemoveEntry(r.Context(), e); err != nil {
 		return err
@@ -126,10 +119,16 @@ func (s *Server) removeGrant(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type keyJSON struct {
-	ID      string `json:"id"`
-	Key     string `json:"key,omitempty"`
-	Created string `json:"created"`
+// sweep answers POST /admin/v1/sweep: one sweep of this node, as the periodic sweeper
+// runs it, answered once it is complete. Tests and operators use it to wait for a sweep
+// instead of for the clock; it runs to its end even if the caller goes away.
+func (s *Server) sweep(w http.ResponseWriter, r *http.Request) error {
+	rep, err := s.svc.Sweep(context.WithoutCancel(r.Context()))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, wire.Sweep{Sessions: rep.Sessions, Uploads: rep.Uploads, Blobs: rep.Blobs, AuditRows: rep.AuditRows})
+	return nil
 }
 
 func (s *Server) issueKey(w http.ResponseWriter, r *http.Request) error {
@@ -141,7 +140,7 @@ func (s *Server) issueKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, keyJSON{ID: k.ID, Key: secret, Created: refstore.FormatDate(k.Created)})
+	writeJSON(w, http.StatusOK, wire.Key{ID: k.ID, Key: secret, Created: refstore.FormatDate(k.Created)})
 	return nil
 }
 
@@ -154,9 +153,9 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]keyJSON, len(keys))
+	out := make([]wire.Key, len(keys))
 	for i, k := range keys {
-		out[i] = keyJSON{ID: k.ID, Created: refstore.FormatDate(k.Created)}
+		out[i] = wire.Key{ID: k.ID, Created: refstore.FormatDate(k.Created)}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

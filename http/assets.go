@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/refstore/refstore"
-	"github.com/refstore/refstore/service"
+	"github.com/refstore/refstore/wire"
 )
 
 // target is what the path and scope of an asset route name. The project routes give a
@@ -24,7 +24,7 @@ func parseTarget(r *http.Request, scope string) (target, error) {
 	var err error
 	if id := r.PathValue("id"); id != "" {
 		t.flex, t.flexID = true, id
-		t.scope, err = refstore.ParseFlexDocument(id)
+		t.scope, err = parseFlexDocument(id)
 	} else {
 		t.scope, err = refstore.ParseScope(scope)
 	}
@@ -43,11 +43,12 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request, p refstore.Princ
 	if err != nil {
 		return err
 	}
-	var req service.AttachRequest
+	var req wire.AttachRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	a, err := s.svc.Attach(r.Context(), p, t.scope, t.segmentID, req)
+	a, err := s.svc.Attach(r.Context(), p, t.scope, t.segmentID,
+		refstore.AttachRequest{FileToken: req.FileToken, Locale: req.Locale, RelativePath: req.RelativePath})
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func (s *Server) listMany(w http.ResponseWriter, r *http.Request, p refstore.Pri
 	if err != nil {
 		return err
 	}
-	ids, err := refstore.ParseSegmentIDs(q["segmentIds"])
+	ids, err := parseSegmentIDs(q["segmentIds"])
 	if err != nil {
 		return err
 	}
@@ -116,39 +117,6 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, p refstore.Princip
 	return nil
 }
 
-// projectAsset is the asset JSON of the project and job routes.
-type projectAsset struct {
-	ProjectID    int64   `json:"projectId"`
-	DocumentID   int64   `json:"documentId"`
-	SegmentID    int64   `json:"segmentId"`
-	Locale       *string `json:"locale"`
-	RelativePath string  `json:"relativePath"`
-	Name         string  `json:"name"`
-	Size         int64   `json:"size"`
-	ContentType  string  `json:"contentType"`
-	CreatedDate  string  `json:"createdDate"`
-	ModifiedDate string  `json:"modifiedDate"`
-	DownloadURL  string  `json:"downloadUrl"`
-	ID           string  `json:"id"`
-}
-
-// flexAsset is the asset JSON of the Flex routes: documentId is a string, and name and
-// size have other names.
-type flexAsset struct {
-	ProjectID       int64   `json:"projectId"`
-	DocumentID      string  `json:"documentId"`
-	SegmentID       int64   `json:"segmentId"`
-	Locale          *string `json:"locale"`
-	RelativePath    string  `json:"relativePath"`
-	FileName        string  `json:"fileName"`
-	FileSizeInBytes int64   `json:"fileSizeInBytes"`
-	ContentType     string  `json:"contentType"`
-	CreatedDate     string  `json:"createdDate"`
-	ModifiedDate    string  `json:"modifiedDate"`
-	DownloadURL     string  `json:"downloadUrl"`
-	ID              string  `json:"id"`
-}
-
 func (s *Server) assetJSON(r *http.Request, t target, a *refstore.Asset) any {
 	var locale *string
 	if a.Locale != "" {
@@ -156,12 +124,12 @@ func (s *Server) assetJSON(r *http.Request, t target, a *refstore.Asset) any {
 	}
 	created, modified := refstore.FormatDate(a.Created.Time()), refstore.FormatDate(a.Modified.Time())
 	if t.flex {
-		return flexAsset{ProjectID: a.ProjectID, DocumentID: strconv.FormatInt(a.DocumentID, 10), SegmentID: a.SegmentID,
+		return wire.FlexAsset{ProjectID: a.ProjectID, DocumentID: strconv.FormatInt(a.DocumentID, 10), SegmentID: a.SegmentID,
 			Locale: locale, RelativePath: a.RelativePath(), FileName: a.Name, FileSizeInBytes: a.Size,
 			ContentType: a.ContentType, CreatedDate: created, ModifiedDate: modified,
 			DownloadURL: s.downloadURL(r, t, a), ID: refstore.AssetIDString(a.ID)}
 	}
-	return projectAsset{ProjectID: a.ProjectID, DocumentID: a.DocumentID, SegmentID: a.SegmentID, Locale: locale,
+	return wire.Asset{ProjectID: a.ProjectID, DocumentID: a.DocumentID, SegmentID: a.SegmentID, Locale: locale,
 		RelativePath: a.RelativePath(), Name: a.Name, Size: a.Size, ContentType: a.ContentType,
 		CreatedDate: created, ModifiedDate: modified, DownloadURL: s.downloadURL(r, t, a),
 		ID: refstore.AssetIDString(a.ID)}

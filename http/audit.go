@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/wire"
 )
 
 // Pages of the audit log.
@@ -15,32 +16,6 @@ const (
 	defaultAuditLimit = 100
 	maxAuditLimit     = 1000
 )
-
-// auditEventJSON is one row of GET /admin/v1/audit. Ids are JSON numbers except the row's
-// own (63 random bits, more than a JavaScript number holds) and the asset's (re_…).
-type auditEventJSON struct {
-	ID         string  `json:"id"`
-	Time       string  `json:"time"`
-	Account    string  `json:"account"`
-	Actor      string  `json:"actor"`
-	UserID     int64   `json:"userId"`
-	Action     string  `json:"action"`
-	ProjectID  int64   `json:"projectId"`
-	DocumentID int64   `json:"documentId"`
-	SegmentID  int64   `json:"segmentId"`
-	AssetID    *string `json:"assetId"`
-	Target     string  `json:"target"`
-	Detail     string  `json:"detail"`
-	Count      int64   `json:"count"`
-	RequestID  string  `json:"requestId"`
-	Outcome    string  `json:"outcome"`
-}
-
-type auditPage struct {
-	Events []auditEventJSON `json:"events"`
-	// Next continues the listing with ?after=; null on the last page.
-	Next *string `json:"next"`
-}
 
 // auditLog answers GET /admin/v1/audit?account=&project=&since=&until=&limit=&after=.
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
@@ -54,7 +29,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := auditPage{Events: make([]auditEventJSON, 0, min(len(events), limit))}
+	page := wire.AuditPage{Events: make([]wire.AuditEvent, 0, min(len(events), limit))}
 	if len(events) > limit {
 		events = events[:limit]
 		last := events[limit-1]
@@ -62,7 +37,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 		page.Next = &next
 	}
 	for _, ev := range events {
-		out := auditEventJSON{ID: strconv.FormatInt(ev.ID, 10), Time: ev.Time.UTC().Format(time.RFC3339Nano),
+		out := wire.AuditEvent{ID: strconv.FormatInt(ev.ID, 10), Time: ev.Time.UTC().Format(time.RFC3339Nano),
 			Account: ev.Account, Actor: ev.Actor, UserID: ev.UserID, Action: string(ev.Action), ProjectID: ev.ProjectID,
 			DocumentID: ev.DocumentID, SegmentID: ev.SegmentID, Target: ev.Target, Detail: ev.Detail, Count: ev.Count,
 			RequestID: ev.RequestID, Outcome: ev.Outcome}

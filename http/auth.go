@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/wire"
 )
 
 // maxJSONBody bounds the JSON bodies of login and attach: they hold a few short strings.
@@ -60,14 +61,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-type loginRequest struct {
-	AccountID string `json:"accountid"`
-	Key       string `json:"key"`
-}
-
 // login answers POST /api/auth/token with the token as a JSON string.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
-	var req loginRequest
+	var req wire.LoginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -100,7 +96,7 @@ type authedHandler func(w http.ResponseWriter, r *http.Request, p refstore.Princ
 // authed checks the X-Auth-Token and X-Auth-AccountId headers before h runs.
 func (s *Server) authed(h authedHandler) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		r, p, err := s.authenticate(r)
+		p, err := s.authenticate(r)
 		if err != nil {
 			return err
 		}
@@ -108,18 +104,14 @@ func (s *Server) authed(h authedHandler) func(http.ResponseWriter, *http.Request
 	}
 }
 
-// authenticate checks the auth headers. It first takes the request's view of the caches
-// (a cluster node reads how far the shared store has moved), so the request comes back
-// with that view in its context.
-func (s *Server) authenticate(r *http.Request) (*http.Request, refstore.Principal, error) {
-	if ctx := s.svc.View(r.Context()); ctx != r.Context() {
-		r = r.WithContext(ctx)
-	}
+// authenticate checks the auth headers and the rate limit of the caller's API key. The
+// principal comes back with the view of the metadata its request reads through.
+func (s *Server) authenticate(r *http.Request) (refstore.Principal, error) {
 	p, err := s.svc.Authenticate(r.Context(), firstHeader(r, "X-Auth-Token"), firstHeader(r, "X-Auth-Accountid"))
 	if err == nil {
-		err = s.svc.Admit(r.Context(), p) // the rate limit of the caller's API key
+		err = s.svc.Admit(r.Context(), p)
 	}
-	return r, p, err
+	return p, err
 }
 
 // firstHeader reads a header by its canonical key, without canonicalising it again.

@@ -44,12 +44,12 @@ var (
 )
 
 func newFileHeaders(f file) *fileHeaders {
-	inline := !f.attachment && refstore.IsInline(f.contentType)
+	inline := !f.attachment && isInline(f.contentType)
 	kind := "attachment"
 	if inline {
 		kind = "inline"
 	}
-	d := refstore.ContentDisposition(kind, f.name)
+	d := contentDisposition(kind, f.name)
 	return &fileHeaders{inline: inline, contentType: []string{f.contentType}, disposition: []string{d}, dispositionV: d,
 		etag: []string{f.etag}, lastModified: []string{f.modified.UTC().Format(http.TimeFormat)},
 		contentLength: []string{strconv.FormatInt(f.size, 10)}, cacheControl: []string{f.cacheControl}}
@@ -108,11 +108,11 @@ func (s *Server) assetHeaders(a *refstore.Asset, cacheControl string, attachment
 //
 // Only images (not SVG), audio, video, PDF and plain text are inline; everything else is
 // an attachment under a sandbox CSP, and nosniff keeps browsers to the declared type.
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, fh *fileHeaders, modified time.Time, size int64, content io.ReadSeeker) error {
-	if p, ok := content.(refstore.Presigner); ok && s.cfg.PresignTTL > 0 && r.Method == http.MethodGet {
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, fh *fileHeaders, modified time.Time, size int64, content refstore.Content) error {
+	if p := content.Presigner; p != nil && s.cfg.PresignTTL > 0 && r.Method == http.MethodGet {
 		return presignedRedirect(w, r, p, fh.contentType[0], fh.dispositionV, s.cfg.PresignTTL)
 	}
-	if p, ok := content.(refstore.RangePrefetcher); ok {
+	if p := content.Prefetcher; p != nil {
 		if err := prefetch(r, p, size); err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, fh *fileHeade
 	h["X-Content-Type-Options"] = nosniff
 	h["Etag"] = fh.etag
 	h["Cache-Control"] = fh.cacheControl
-	if _, remote := content.(refstore.RangePrefetcher); plainRequest(r) && remote || plainRequest(r) && isBytes(content) {
+	if plainRequest(r) && (content.Prefetcher != nil || content.Bytes != nil) {
 		h["Last-Modified"] = fh.lastModified
 		h["Accept-Ranges"] = acceptRanges
 		h["Content-Length"] = fh.contentLength
@@ -134,8 +134,8 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, fh *fileHeade
 		if r.Method == http.MethodHead {
 			return nil
 		}
-		if m, ok := content.(interface{ Bytes() []byte }); ok {
-			w.Write(m.Bytes())
+		if content.Bytes != nil {
+			w.Write(content.Bytes)
 			return nil
 		}
 		// Remote bytes come through in large pieces: io.Copy's 32 KiB would cost a read
@@ -145,13 +145,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, fh *fileHeade
 		copyBuffers.Put(buf)
 		return nil
 	}
-	http.ServeContent(w, r, "", modified, content)
+	// The ReadSeekCloser itself: an *os.File keeps its ReadFrom path to sendfile.
+	http.ServeContent(w, r, "", modified, content.ReadSeekCloser)
 	return nil
-}
-
-func isBytes(content io.ReadSeeker) bool {
-	_, ok := content.(interface{ Bytes() []byte })
-	return ok
 }
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
@@ -278,7 +274,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, p refstore.Pri
 func (s *Server) downloadByIDHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail := func(err error) { s.writeAssetIDError(w, r, err) }
-		r, p, err := s.authenticate(r)
+		p, err := s.authenticate(r)
 		if err != nil {
 			fail(err)
 			return

@@ -9,6 +9,13 @@ import (
 	"time"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/wire"
+)
+
+// Codes only the HTTP layer produces: they describe an HTTP request, not the domain.
+const (
+	CodeMethodNotAllowed refstore.Code = "method_not_allowed" // 405: the route exists for other methods
+	CodeTimeout          refstore.Code = "request_timeout"    // 408: the request body came too slowly
 )
 
 // statusOf maps every error code to its one HTTP status.
@@ -23,7 +30,7 @@ var statusOf = map[refstore.Code]int{
 	refstore.CodeSegmentNotFound:  http.StatusNotFound,
 	refstore.CodeAssetNotFound:    http.StatusNotFound,
 	refstore.CodeFileTokenInvalid: http.StatusNotFound,
-	refstore.CodeMethodNotAllowed: http.StatusMethodNotAllowed,
+	CodeMethodNotAllowed:          http.StatusMethodNotAllowed,
 	refstore.CodeConflict:         http.StatusConflict,
 	refstore.CodeTooLarge:         http.StatusRequestEntityTooLarge,
 	refstore.CodeUnsupportedMedia: http.StatusUnsupportedMediaType,
@@ -32,7 +39,11 @@ var statusOf = map[refstore.Code]int{
 	refstore.CodeUnavailable:      http.StatusServiceUnavailable,
 	refstore.CodeStorageFull:      http.StatusInsufficientStorage,
 	refstore.CodeQuotaExceeded:    http.StatusInsufficientStorage,
-	refstore.CodeTimeout:          http.StatusRequestTimeout,
+	CodeTimeout:                   http.StatusRequestTimeout,
+	refstore.CodeOutOfRange:       http.StatusNotFound,
+	refstore.CodeImageTooLarge:    http.StatusUnprocessableEntity,
+	refstore.CodeMediaUnreadable:  http.StatusUnprocessableEntity,
+	refstore.CodeNoPreviewTool:    http.StatusNotImplemented,
 }
 
 // StatusOf returns the HTTP status of an error.
@@ -41,41 +52,6 @@ func StatusOf(err error) int {
 		return s
 	}
 	return http.StatusInternalServerError
-}
-
-// wordbeeError is the error body of every /api call but download-by-id.
-type wordbeeError struct {
-	Error  wordbeeErrorDetail `json:"error"`
-	Reason string             `json:"reason"`
-	Code   refstore.Code      `json:"code"`
-}
-
-type wordbeeErrorDetail struct {
-	Operation *string  `json:"operation"`
-	Date      string   `json:"date"`
-	Title     string   `json:"title"`
-	Details   *string  `json:"details"`
-	ErrorURL  *string  `json:"errorurl"`
-	Messages  []string `json:"messages"`
-}
-
-// throttlingError is the different body Wordbee sends with 429.
-type throttlingError struct {
-	Error struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"error"`
-	Reason string        `json:"reason"`
-	Code   refstore.Code `json:"code"`
-}
-
-// assetIDError is the envelope of GET /api/assets/{assetId}/download (SPEC §6).
-type assetIDError struct {
-	Code    refstore.Code `json:"code"`
-	Msg     string        `json:"msg"`
-	Data    any           `json:"data"`
-	Success bool          `json:"success"`
-	Failed  bool          `json:"failed"`
 }
 
 // RetryAfter is implemented by errors that tell the client when to come back.
@@ -87,13 +63,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.logError(r, err)
 	status := StatusOf(e)
 	if status == http.StatusTooManyRequests {
-		var body throttlingError
-		body.Error.Type, body.Error.Message, body.Reason, body.Code = "Throttling error", e.Message, e.Message, e.Code
+		body := wire.ThrottlingError{Error: wire.ThrottlingDetail{Type: "Throttling error", Message: e.Message},
+			Reason: e.Message, Code: e.Code}
 		setRetryAfter(w, err)
 		writeJSON(w, status, body)
 		return
 	}
-	body := wordbeeError{Reason: e.Message, Code: e.Code, Error: wordbeeErrorDetail{
+	body := wire.Error{Reason: e.Message, Code: e.Code, Error: wire.ErrorDetail{
 		Date: refstore.FormatDate(time.Now()), Title: e.Message, Messages: []string{}}}
 	if status >= 500 {
 		id := "request id " + w.Header().Get("X-Request-Id")
@@ -118,7 +94,7 @@ func (s *Server) writeAssetIDError(w http.ResponseWriter, r *http.Request, err e
 	if StatusOf(e) >= 500 {
 		msg += " (request id " + w.Header().Get("X-Request-Id") + ")"
 	}
-	writeJSON(w, StatusOf(e), assetIDError{Code: e.Code, Msg: msg, Failed: true})
+	writeJSON(w, StatusOf(e), wire.AssetIDError{Code: e.Code, Msg: msg, Failed: true})
 }
 
 func (s *Server) logError(r *http.Request, err error) *refstore.Error {

@@ -60,7 +60,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 		b.off = true
 		b.rc.SetReadDeadline(time.Time{})
 	case err != nil && isTimeout(err):
-		err = &refstore.Error{Code: refstore.CodeTimeout, Err: err,
+		err = &refstore.Error{Code: CodeTimeout, Err: err,
 			Message: "The request body came too slowly: nothing arrived for " + b.timeout.String() + "."}
 	}
 	return n, err
@@ -74,7 +74,7 @@ func isTimeout(err error) bool {
 // bodyTimeout returns the timeout error a failed body read carries, if it does.
 func bodyTimeout(err error) (*refstore.Error, bool) {
 	var e *refstore.Error
-	if errors.As(err, &e) && e.Code == refstore.CodeTimeout {
+	if errors.As(err, &e) && e.Code == CodeTimeout {
 		return e, true
 	}
 	return nil, false

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/wire"
 )
 
 // multipartSlack is what a multipart body may carry on top of its file: boundaries and
@@ -38,7 +39,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p refstore.Princ
 		// RFC 2046 bounds boundaries to 70 characters.
 		return refstore.Errorf(refstore.CodeUnsupportedMedia, "Media upload expects a multipart/form-data body with one file part (and a boundary of at most 70 characters).")
 	}
-	limit := s.svc.Config().MaxUploadSize
+	limit := s.svc.MaxUploadSize()
 	if maxSize > 0 && maxSize < limit {
 		limit = maxSize
 	}
@@ -72,22 +73,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, p refstore.Princ
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, uploadResponse{Result: uploadResult{Token: token, Name: u.DisplayName()}})
+		writeJSON(w, http.StatusOK, wire.UploadResponse{Result: wire.UploadResult{Token: token, Name: u.DisplayName()}})
 		return nil
 	}
 	if err != nil {
 		return malformedBody(err)
 	}
 	return refstore.InvalidParam("file", "the multipart body holds no file part")
-}
-
-type uploadResponse struct {
-	Result uploadResult `json:"result"`
-}
-
-type uploadResult struct {
-	Token string `json:"token"`
-	Name  string `json:"name"`
 }
 
 // partFileName returns the file name of a part, folders included (mime/multipart would

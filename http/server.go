@@ -1,11 +1,14 @@
 // Package http serves refstore's API: the Wordbee-compatible /api routes, the admin API,
-// health and metrics. Handlers parse and validate input, call the service and write the
-// response; errors map to a status in one place (errors.go).
+// health and metrics. Handlers parse and validate input, call the operations of the
+// Service interface declared here (package service implements it) and write the response
+// in the shapes of package wire; errors map to a status in one place (errors.go).
 package http
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -18,7 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/refstore/refstore"
-	"github.com/refstore/refstore/service"
+	"github.com/refstore/refstore/wire"
 )
 
 // Config configures the HTTP layer.
@@ -42,9 +45,50 @@ type Config struct {
 	CORSOrigins []string
 }
 
+// API is what the /api routes and the health checks call: refstore's operations, as
+// package service implements them.
+type API interface {
+	Ready(ctx context.Context) error
+	MaxUploadSize() int64
+	Login(ctx context.Context, account, key string) (string, error)
+	Logout(ctx context.Context, token, account string) error
+	// Authenticate checks a call's token; the principal carries the view of the
+	// metadata the request reads through.
+	Authenticate(ctx context.Context, token, account string) (refstore.Principal, error)
+	// Admit counts the call against the rate limit of the caller's API key.
+	Admit(ctx context.Context, p refstore.Principal) error
+	Upload(ctx context.Context, p refstore.Principal, name string, body io.Reader, maxSize int64) (*refstore.Upload, string, error)
+	OpenUpload(ctx context.Context, p refstore.Principal, token string) (*refstore.Upload, refstore.Content, error)
+	Attach(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, req refstore.AttachRequest) (*refstore.Asset, error)
+	OpenAsset(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr refstore.Address) (*refstore.Asset, refstore.Content, error)
+	OpenAssetByID(ctx context.Context, p refstore.Principal, id int64) (*refstore.Asset, refstore.Content, error)
+	List(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentIDs []int64) ([]refstore.Asset, error)
+	Delete(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr *refstore.Address) (int, error)
+}
+
+// Admin is what the admin API calls.
+type Admin interface {
+	UpsertCatalog(ctx context.Context, c *refstore.Catalog) error
+	Accounts(ctx context.Context) ([]string, error)
+	AccountCatalog(ctx context.Context, account string) (*refstore.CatalogAccount, error)
+	AccountUsage(ctx context.Context, account string) (refstore.Usage, error)
+	RemoveEntry(ctx context.Context, e refstore.Entry) error
+	IssueKey(ctx context.Context, account string, user int64) (refstore.APIKey, string, error)
+	APIKeys(ctx context.Context, account string, user int64) ([]refstore.APIKey, error)
+	RevokeKey(ctx context.Context, account string, user int64, id string) error
+	AuditLog(ctx context.Context, f refstore.AuditFilter) ([]refstore.AuditEvent, error)
+	Sweep(ctx context.Context) (refstore.SweepReport, error)
+}
+
+// Service is what NewServer serves.
+type Service interface {
+	API
+	Admin
+}
+
 // Server is refstore's HTTP handler.
 type Server struct {
-	svc     *service.Service
+	svc     Service
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics
@@ -54,7 +98,7 @@ type Server struct {
 }
 
 // NewServer builds the handler with all routes.
-func NewServer(svc *service.Service, cfg Config, log *slog.Logger) *Server {
+func NewServer(svc Service, cfg Config, log *slog.Logger) *Server {
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	s := &Server{svc: svc, cfg: cfg, log: log, metrics: newMetrics(), cors: newCORS(cfg.CORSOrigins)}
 	mux := http.NewServeMux()
@@ -105,6 +149,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	admin("GET /admin/v1/accounts/{account}/users/{userId}/keys", s.listKeys)
 	admin("DELETE /admin/v1/accounts/{account}/users/{userId}/keys/{keyId}", s.revokeKey)
 	admin("GET /admin/v1/audit", s.auditLog)
+	admin("POST /admin/v1/sweep", s.sweep)
 
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -136,7 +181,7 @@ func noRoute(w http.ResponseWriter, mux *http.ServeMux, r *http.Request) error {
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		return refstore.Errorf(refstore.CodeMethodNotAllowed, "%s is not allowed here; use %s.", r.Method, strings.Join(allow, ", "))
+		return refstore.Errorf(CodeMethodNotAllowed, "%s is not allowed here; use %s.", r.Method, strings.Join(allow, ", "))
 	}
 	return refstore.Errorf(refstore.CodeNotFound, "No route for %s %s.", r.Method, r.URL.Path)
 }
@@ -157,16 +202,16 @@ func (s *Server) adminOnly(h func(http.ResponseWriter, *http.Request) error) fun
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, wire.Status{Status: "ok"})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.svc.Ready(r.Context()); err != nil {
 		s.log.WarnContext(r.Context(), "not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": refstore.AsError(err).Message})
+		writeJSON(w, http.StatusServiceUnavailable, wire.Status{Status: "unavailable", Reason: refstore.AsError(err).Message})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, wire.Status{Status: "ready"})
 }
 
 // metrics are labelled by route pattern and status only: no tenant data.

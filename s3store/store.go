@@ -11,8 +11,6 @@ package s3store
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -140,19 +138,8 @@ func (s *Store) Ping(ctx context.Context) error {
 	return classify(err)
 }
 
-func newKey() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func validKey(k string) bool {
-	if len(k) != 32 {
-		return false
-	}
-	_, err := hex.DecodeString(k)
-	return err == nil && strings.ToLower(k) == k
-}
+// Blob keys (and the names of staged files) are the domain's hex ids.
+var newKey, validKey = refstore.NewHexID, refstore.ValidHexID
 
 func (s *Store) objectKey(ref refstore.BlobRef) (string, error) {
 	if !refstore.ValidAccountID(ref.Account) || !validKey(ref.Key) {

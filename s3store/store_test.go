@@ -614,7 +614,8 @@ func TestPresignGet(t *testing.T) {
 	if !ok {
 		t.Fatal("the S3 reader does not implement Presigner")
 	}
-	disposition := refstore.ContentDisposition("attachment", "Résumé 2025.pdf")
+	// A header as the HTTP layer writes it for a non-ASCII name.
+	disposition := `attachment; filename="R_sum_ 2025.pdf"; filename*=UTF-8''R%C3%A9sum%C3%A9%202025.pdf`
 	u, err := p.PresignGet("application/pdf", disposition, time.Minute)
 	if err != nil {
 		t.Fatal(err)

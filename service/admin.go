@@ -21,8 +21,7 @@ func (s *Service) UpsertCatalog(ctx context.Context, c *refstore.Catalog) error 
 			}
 		}
 	}
-	defer s.catalogChanged()
-	return s.meta.UpsertCatalog(refstore.WithAudit(ctx, adminEvent(ctx, "", refstore.AuditCatalogUpsert)), c, keys)
+	return s.meta.UpsertCatalog(ctx, c, keys, adminEvent(ctx, "", refstore.AuditCatalogUpsert))
 }
 
 func (s *Service) apiKey(account string, user int64, secret string) refstore.APIKey {
@@ -37,7 +36,7 @@ func (s *Service) IssueKey(ctx context.Context, account string, user int64) (ref
 	k := s.apiKey(account, user, secret)
 	ev := adminEvent(ctx, account, refstore.AuditKeyIssue)
 	ev.Target = fmt.Sprintf("user %d key %s", user, k.ID)
-	if err := s.meta.AddAPIKey(refstore.WithAudit(ctx, ev), k); err != nil {
+	if err := s.meta.AddAPIKey(ctx, k, ev); err != nil {
 		return refstore.APIKey{}, "", err
 	}
 	return k, secret, nil
@@ -50,10 +49,9 @@ func (s *Service) APIKeys(ctx context.Context, account string, user int64) ([]re
 
 // RevokeKey removes a key and ends its sessions.
 func (s *Service) RevokeKey(ctx context.Context, account string, user int64, id string) error {
-	defer s.catalogChanged()
 	ev := adminEvent(ctx, account, refstore.AuditKeyRevoke)
 	ev.Target = fmt.Sprintf("user %d key %s", user, id)
-	return s.meta.RevokeAPIKey(refstore.WithAudit(ctx, ev), account, user, id)
+	return s.meta.RevokeAPIKey(ctx, account, user, id, ev)
 }
 
 // AccountCatalog returns one account's catalog.
@@ -74,13 +72,13 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 	case refstore.EntryDocument:
 		acc, err := s.meta.Access(ctx, refstore.Principal{Account: e.Account}, refstore.Scope{Kind: refstore.ScopeDocument, ID: e.ID})
 		if err != nil {
-			return refstore.Errorf(refstore.CodeNotFound, "Document not found.")
+			return notFoundAs(err, refstore.CodeScopeNotFound, "Document not found.")
 		}
 		folder.ProjectID, folder.DocumentID = acc.ProjectID, e.ID
 	case refstore.EntrySegment:
 		ref, err := s.meta.Segment(ctx, e.Account, e.ID)
 		if err != nil {
-			return refstore.Errorf(refstore.CodeNotFound, "Segment not found.")
+			return notFoundAs(err, refstore.CodeSegmentNotFound, "Segment not found.")
 		}
 		folder.ProjectID, folder.DocumentID, folder.SegmentID = ref.ProjectID, ref.DocumentID, ref.ID
 	}
@@ -92,8 +90,7 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 	case refstore.EntryJobGrant:
 		ev.Action = refstore.AuditGrantRevoke
 	}
-	removed, err := s.meta.RemoveEntry(refstore.WithAudit(ctx, ev), e)
-	s.catalogChanged()
+	removed, err := s.meta.RemoveEntry(ctx, e, ev)
 	if err != nil {
 		return err
 	}
@@ -112,20 +109,23 @@ func (s *Service) RemoveEntry(ctx context.Context, e refstore.Entry) error {
 			s.deleteBlob(ctx, ref)
 		}
 	case refstore.EntryProject, refstore.EntryDocument, refstore.EntrySegment, refstore.EntryUser:
-		s.collect(ctx, nil)
+		s.collect(ctx)
 	}
 	return nil
 }
 
+// notFoundAs turns the lookup's "no such scope or segment" into the admin API's plain not
+// found; any other failure (a database down) stays what it is.
+func notFoundAs(err error, code refstore.Code, msg string) error {
+	if refstore.ErrorCode(err) == code {
+		return refstore.Errorf(refstore.CodeNotFound, "%s", msg)
+	}
+	return err
+}
+
 // entryTarget names a removed catalog entry for the audit log.
 func entryTarget(e refstore.Entry) string {
-	job := func() string {
-		sc := refstore.Scope{Kind: refstore.ScopeStandardJob, ID: e.ID}
-		if e.Codyt {
-			sc.Kind = refstore.ScopeCodytJob
-		}
-		return sc.String()
-	}
+	job := func() string { return e.Job.Scope(e.ID).String() }
 	switch e.Kind {
 	case refstore.EntryAccount:
 		return "account " + e.Account

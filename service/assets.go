@@ -14,14 +14,15 @@ import (
 // without the right a 403 whatever the segment, and only then an unknown segment or one
 // outside the scope a 404.
 func (s *Service) authorize(ctx context.Context, p refstore.Principal, sc refstore.Scope, need refstore.Rights, segmentIDs ...int64) (refstore.Access, []refstore.SegmentRef, error) {
-	acc, err := s.access(ctx, p, sc)
+	view := s.view(ctx, p)
+	acc, err := view.Access(ctx, p, sc)
 	if err != nil {
 		return acc, nil, err
 	}
 	if !acc.Rights.Has(need) {
 		return acc, nil, refstore.Errorf(refstore.CodeForbidden, "You do not have the %s right on %s.", need, scopeName(sc))
 	}
-	refs, err := s.segments(ctx, p.Account, segmentIDs)
+	refs, err := view.Segments(ctx, p.Account, segmentIDs)
 	if err != nil {
 		return acc, nil, err
 	}
@@ -59,19 +60,15 @@ func scopeName(sc refstore.Scope) string {
 	}
 }
 
-// AttachRequest is the body of an attach call.
-type AttachRequest struct {
-	FileToken    string `json:"filetoken"`
-	Locale       string `json:"locale"`
-	RelativePath string `json:"relativePath"`
-}
+// AttachRequest is what an attach asks for (refstore.AttachRequest).
+type AttachRequest = refstore.AttachRequest
 
 // Attach places an uploaded file at an address of a segment, overwriting what is there.
 func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, req AttachRequest) (*refstore.Asset, error) {
 	if req.FileToken == "" {
 		return nil, refstore.InvalidParam("filetoken", "required")
 	}
-	if !validFileToken(req.FileToken) {
+	if !refstore.ValidHexID(req.FileToken) {
 		return nil, refstore.InvalidParam("filetoken", "must be the 32 lower-case hex characters returned by media upload")
 	}
 	locale, err := refstore.ParseLocale(req.Locale)
@@ -103,17 +100,16 @@ func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.
 	}
 	ev.Target = addressTarget(addr)
 	unlock := s.lockSegment(segs[0].ID)
-	asset, previous, err := s.meta.Attach(refstore.WithAudit(ctx, ev), refstore.AttachParams{Account: p.Account,
-		UserID: p.UserID, UploadHash: hash, Segment: segs[0], Address: addr, Now: s.now(), NewID: newAssetID()})
+	asset, previous, err := s.meta.Attach(ctx, refstore.AttachParams{Account: p.Account,
+		UserID: p.UserID, UploadHash: hash, Segment: segs[0], Address: addr, Now: s.now(), NewID: newAssetID(), Audit: ev})
 	if err != nil {
 		unlock()
 		return nil, s.refused(ctx, ev, err)
 	}
 	s.place(ctx, asset)
-	s.segmentChanged(p.Account, asset.SegmentID)
 	unlock()
 	if previous != nil && previous.SHA256 != asset.SHA256 {
-		s.collect(ctx, []refstore.ContentID{{Account: p.Account, SHA256: previous.SHA256}})
+		s.collect(ctx)
 	}
 	return asset, nil
 }
@@ -129,29 +125,34 @@ func (s *Service) place(ctx context.Context, a *refstore.Asset) {
 	}
 }
 
-// collect deletes the bytes of contents nothing references any more.
-func (s *Service) collect(ctx context.Context, candidates []refstore.ContentID) {
-	refs, err := s.meta.CollectGarbage(ctx, candidates, s.now(), s.cfg.DeleteGrace)
+// collect deletes the bytes that lost their last reference at least the delete grace ago,
+// and says how many went. The write that unreferenced them marked them in its own
+// transaction (see refstore.AssetStore.CollectGarbage), so what a failure here leaves is
+// found by the sweeper's next pass.
+func (s *Service) collect(ctx context.Context) int {
+	refs, err := s.meta.CollectGarbage(ctx, []refstore.ContentID{}, s.now(), s.cfg.DeleteGrace)
 	if err != nil {
 		s.log.Warn("collecting unreferenced blobs failed; the sweeper will retry", "err", err)
-		return
+		return 0
 	}
 	for _, ref := range refs {
 		s.deleteBlob(ctx, ref)
 	}
+	return len(refs)
 }
 
 // OpenAsset finds an asset by address and opens its bytes.
-func (s *Service) OpenAsset(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr refstore.Address) (*refstore.Asset, io.ReadSeekCloser, error) {
+func (s *Service) OpenAsset(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr refstore.Address) (*refstore.Asset, refstore.Content, error) {
 	if _, _, err := s.authorize(ctx, p, sc, refstore.RightRead, segmentID); err != nil {
-		return nil, nil, err
+		return nil, refstore.Content{}, err
 	}
-	return s.open(ctx, func() (*refstore.Asset, error) { return s.asset(ctx, p.Account, segmentID, addr) })
+	view := s.view(ctx, p)
+	return s.open(ctx, func() (*refstore.Asset, error) { return view.Asset(ctx, p.Account, segmentID, addr) })
 }
 
 // OpenAssetByID finds an asset by id and opens its bytes. The caller needs read on the
 // asset's project or on a job that covers its document.
-func (s *Service) OpenAssetByID(ctx context.Context, p refstore.Principal, id int64) (*refstore.Asset, io.ReadSeekCloser, error) {
+func (s *Service) OpenAssetByID(ctx context.Context, p refstore.Principal, id int64) (*refstore.Asset, refstore.Content, error) {
 	return s.open(ctx, func() (*refstore.Asset, error) {
 		a, err := s.meta.AssetByID(ctx, p.Account, id)
 		if err != nil {
@@ -172,33 +173,33 @@ func (s *Service) OpenAssetByID(ctx context.Context, p refstore.Principal, id in
 // between the lookup and the open may already have removed the old bytes; the lookup is
 // then repeated, so the caller gets one complete version, old or new, never a mix. Small
 // blobs come from memory when the blob cache holds them.
-func (s *Service) open(ctx context.Context, find func() (*refstore.Asset, error)) (*refstore.Asset, io.ReadSeekCloser, error) {
+func (s *Service) open(ctx context.Context, find func() (*refstore.Asset, error)) (*refstore.Asset, refstore.Content, error) {
 	for attempt := 0; ; attempt++ {
 		a, err := find()
 		if err != nil {
-			return nil, nil, err
+			return nil, refstore.Content{}, err
 		}
 		ref := refstore.BlobRef{Account: a.Account, Key: a.BlobKey}
 		if s.small != nil && a.Size <= maxCachedBlob {
 			if data := s.small.get(ref); data != nil {
-				return a, newContent(data), nil
+				return a, refstore.MemoryContent(data), nil
 			}
 		}
 		f, err := s.blobs.Open(ctx, ref, a.Size)
 		if err == nil {
 			if s.small == nil || a.Size > maxCachedBlob {
-				return a, f, nil
+				return a, refstore.ContentOf(f), nil
 			}
 			data := make([]byte, a.Size)
 			_, err = io.ReadFull(f, data)
 			f.Close()
 			if err == nil {
 				s.small.put(ref, data)
-				return a, newContent(data), nil
+				return a, refstore.MemoryContent(data), nil
 			}
 		}
 		if !errors.Is(err, fs.ErrNotExist) || attempt == 2 {
-			return nil, nil, s.blobError(err)
+			return nil, refstore.Content{}, s.blobError(err)
 		}
 	}
 }
@@ -209,7 +210,7 @@ func (s *Service) List(ctx context.Context, p refstore.Principal, sc refstore.Sc
 	if _, _, err := s.authorize(ctx, p, sc, refstore.RightRead, segmentIDs...); err != nil {
 		return nil, err
 	}
-	return s.segmentAssets(ctx, p.Account, segmentIDs)
+	return s.view(ctx, p).SegmentAssets(ctx, p.Account, segmentIDs)
 }
 
 // Delete deletes one asset of a segment, or every asset of it when addr is nil, and
@@ -227,24 +228,21 @@ func (s *Service) Delete(ctx context.Context, p refstore.Principal, sc refstore.
 	}
 	ev.DocumentID = segs[0].DocumentID
 	unlock := s.lockSegment(segmentID)
-	deleted, err := s.meta.DeleteAssets(refstore.WithAudit(ctx, ev), p.Account, segmentID, addr)
-	s.segmentChanged(p.Account, segmentID)
+	deleted, err := s.meta.DeleteAssets(ctx, p.Account, segmentID, addr, ev)
 	if err != nil {
 		unlock()
 		return 0, err
 	}
-	var candidates []refstore.ContentID
 	for i := range deleted {
 		if s.mirror != nil {
 			if err := s.mirror.Remove(ctx, &deleted[i]); err != nil {
 				s.log.Error("updating the reference-material tree failed", "account", p.Account, "asset", deleted[i].ID, "err", err)
 			}
 		}
-		candidates = append(candidates, refstore.ContentID{Account: p.Account, SHA256: deleted[i].SHA256})
 	}
 	unlock()
-	if len(candidates) > 0 {
-		s.collect(ctx, candidates)
+	if len(deleted) > 0 {
+		s.collect(ctx)
 	}
 	return len(deleted), nil
 }

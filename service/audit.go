@@ -8,9 +8,10 @@ import (
 	"github.com/refstore/refstore"
 )
 
-// Every mutation passes its audit event to the metadata store in its context
-// (refstore.WithAudit), and the store writes it in the mutation's own transaction. A
-// mutation the service refuses is recorded on its own, with the refusing code as outcome.
+// Every mutation passes its audit event to the metadata store as a value (the audit
+// parameter of the store's mutations), and the store writes it in the mutation's own
+// transaction. A mutation the service refuses is recorded on its own, with the refusing
+// code as outcome.
 
 // userEvent starts the audit row of an API caller's mutation.
 func userEvent(ctx context.Context, p refstore.Principal, action refstore.AuditAction) *refstore.AuditEvent {

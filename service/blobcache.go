@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"container/list"
 	"sync"
 
@@ -61,21 +60,3 @@ func (c *blobCache) put(ref refstore.BlobRef, data []byte) {
 		c.held -= int64(len(b.data))
 	}
 }
-
-// Content is what OpenAsset returns for a small blob held in memory: a ReadSeeker for
-// Range and conditional requests, and Bytes for the plain GET that needs none.
-type Content struct {
-	bytes.Reader
-	data []byte
-}
-
-func newContent(data []byte) *Content {
-	c := &Content{data: data}
-	c.Reset(data)
-	return c
-}
-
-// Bytes returns the whole content. It is shared: callers must not change it.
-func (c *Content) Bytes() []byte { return c.data }
-
-func (c *Content) Close() error { return nil }

@@ -59,17 +59,19 @@ func (s *Service) sweepOrphans(ctx context.Context, before time.Time) (RecoveryR
 	if err != nil {
 		return r, fmt.Errorf("sweeping orphan blobs: %w", err)
 	}
-	refs, err := s.meta.CollectGarbage(ctx, nil, s.now(), s.cfg.DeleteGrace)
+	// From here to the deletion of the bytes, nothing may cut it off (see RunSweepers).
+	whole := context.WithoutCancel(ctx)
+	refs, err := s.meta.CollectGarbage(whole, nil, s.now(), s.cfg.DeleteGrace)
 	if err != nil {
 		return r, fmt.Errorf("collecting unreferenced blobs: %w", err)
 	}
 	for _, ref := range refs {
-		if err := s.blobs.Delete(ctx, ref); err != nil {
+		if err := s.blobs.Delete(whole, ref); err != nil {
 			return r, err
 		}
 	}
 	r.Unreferenced = len(refs)
-	if a, ok := s.blobs.(refstore.StaleUploadAborter); ok {
+	if a := s.blobCaps.StaleAborter; a != nil {
 		if r.StaleUploads, err = a.AbortStaleUploads(ctx, before); err != nil {
 			return r, fmt.Errorf("aborting stale uploads: %w", err)
 		}
@@ -84,46 +86,60 @@ func (s *Service) SweepOrphans(ctx context.Context) (RecoveryReport, error) {
 	return s.sweepOrphans(ctx, s.now().Add(-s.cfg.OrphanGrace))
 }
 
+// SweepReport says what a sweep removed (refstore.SweepReport).
+type SweepReport = refstore.SweepReport
+
 // Sweep removes expired sessions and file tokens, the bytes that lost their last
-// reference at least the delete grace ago, and audit rows past their retention. It is cheap, safe at any time, concurrently with
-// traffic and on several nodes at once.
-func (s *Service) Sweep(ctx context.Context) error {
+// reference at least the delete grace ago, and audit rows past their retention. It is
+// cheap, safe at any time, concurrently with traffic and on several nodes at once.
+//
+// It collects every unreferenced blob whose grace has passed, not only those of the file
+// tokens it removes: the writes that unreference blobs mark them in their own transaction
+// (see refstore.AssetStore.CollectGarbage), so what a crash or a stop left between a
+// commit and its collection is collected here too.
+func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
+	var r SweepReport
 	now := s.now()
-	if _, err := s.meta.DeleteSessionsIdleSince(ctx, now.Add(-s.cfg.TokenTTL)); err != nil {
-		return err
+	var err error
+	// A session's recorded last use lags its real one by up to the touch interval: only
+	// what is idle for longer than the lifetime plus that margin is surely expired.
+	if r.Sessions, err = s.meta.DeleteSessionsIdleSince(ctx, now.Add(-s.cfg.TokenTTL-s.touchInterval())); err != nil {
+		return r, err
 	}
 	expired, err := s.meta.DeleteExpiredUploads(ctx, now)
 	if err != nil {
-		return err
+		return r, err
 	}
-	if expired == nil {
-		expired = []refstore.ContentID{} // mark nothing more, only remove what is due
-	}
-	s.collect(ctx, expired)
+	r.Uploads = len(expired)
+	r.Blobs = s.collect(ctx)
 	if s.cfg.AuditRetention > 0 {
-		if _, err := s.meta.PruneAudit(ctx, now.Add(-s.cfg.AuditRetention)); err != nil {
-			return fmt.Errorf("pruning the audit log: %w", err)
+		if r.AuditRows, err = s.meta.PruneAudit(ctx, now.Add(-s.cfg.AuditRetention)); err != nil {
+			return r, fmt.Errorf("pruning the audit log: %w", err)
 		}
 	}
-	return s.pruneRequests(ctx)
+	return r, s.limits.Prune(ctx)
 }
 
 // RunSweepers sweeps every interval, and sweeps orphans every orphanInterval, until ctx
-// ends.
+// ends. A sweep under way when ctx ends runs to its end (the stores close after it): cut
+// between its deletion of metadata and that of the bytes, it would leave bytes that only
+// the orphan sweep finds.
 func (s *Service) RunSweepers(ctx context.Context, interval, orphanInterval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	o := time.NewTicker(orphanInterval)
 	defer o.Stop()
+	whole := context.WithoutCancel(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			if _, err := s.Sweep(whole); err != nil {
 				s.log.Warn("sweep failed", "err", err)
 			}
 		case <-o.C:
+			// Its walk over every blob may be cut off; its collection is not.
 			r, err := s.SweepOrphans(ctx)
 			if err != nil && ctx.Err() == nil {
 				s.log.Warn("orphan sweep failed", "err", err)

@@ -25,7 +25,7 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 	if err != nil {
 		return nil, "", err
 	}
-	end, err := s.beginUpload(p)
+	end, err := s.limits.BeginUpload(p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -42,7 +42,7 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 		return nil, "", s.refused(ctx, ev, err)
 	}
 	now := s.now()
-	token := hex.EncodeToString(randomBytes(16))
+	token := refstore.NewHexID()
 	u := &refstore.Upload{
 		TokenHash: hashSecret(token), Account: p.Account, UserID: p.UserID, Folders: folders, Name: base,
 		Size: size, SHA256: hex.EncodeToString(in.hash.Sum(nil)), ContentType: refstore.DetectContentType(base, in.head),
@@ -51,16 +51,16 @@ func (s *Service) Upload(ctx context.Context, p refstore.Principal, name string,
 	ev.Detail = refstore.ContentDetail(u.Size, u.ContentType, u.SHA256)
 	// The quota is checked once the bytes are known, so that bytes the account already
 	// holds pass; the staged copy goes when they are refused.
-	quota, unlock, err := s.lockQuota(ctx, p.Account)
+	quota, unlock, err := s.limits.LockQuota(ctx, p.Account)
 	if err == nil && quota > 0 {
-		err = s.checkQuota(ctx, p.Account, u.SHA256, size)
+		err = s.limits.CheckQuota(ctx, p.Account, u.SHA256, size)
 	}
 	if err != nil {
 		unlock()
 		s.deleteBlob(ctx, refstore.BlobRef{Account: p.Account, Key: key})
 		return nil, "", s.refused(ctx, ev, err)
 	}
-	canonical, err := s.meta.CreateUpload(refstore.WithAudit(ctx, ev), u)
+	canonical, err := s.meta.CreateUpload(ctx, u, ev)
 	unlock()
 	if err != nil {
 		s.deleteBlob(ctx, refstore.BlobRef{Account: p.Account, Key: key})
@@ -102,32 +102,19 @@ func (u *uploadReader) Read(p []byte) (int, error) {
 }
 
 // OpenUpload returns an upload's bytes to the user who uploaded them.
-func (s *Service) OpenUpload(ctx context.Context, p refstore.Principal, token string) (*refstore.Upload, io.ReadSeekCloser, error) {
-	if !validFileToken(token) {
-		return nil, nil, refstore.Errorf(refstore.CodeFileTokenInvalid, "The file token does not exist or has expired.")
+func (s *Service) OpenUpload(ctx context.Context, p refstore.Principal, token string) (*refstore.Upload, refstore.Content, error) {
+	if !refstore.ValidHexID(token) {
+		return nil, refstore.Content{}, refstore.Errorf(refstore.CodeFileTokenInvalid, "The file token does not exist or has expired.")
 	}
 	u, err := s.meta.Upload(ctx, p.Account, p.UserID, hashSecret(token), s.now())
 	if err != nil {
-		return nil, nil, err
+		return nil, refstore.Content{}, err
 	}
 	f, err := s.blobs.Open(ctx, refstore.BlobRef{Account: u.Account, Key: u.BlobKey}, u.Size)
 	if err != nil {
-		return nil, nil, s.blobError(err)
+		return nil, refstore.Content{}, s.blobError(err)
 	}
-	return u, f, nil
-}
-
-// validFileToken checks the shape of a file token: 32 lower-case hex characters.
-func validFileToken(t string) bool {
-	if len(t) != 32 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		if c := t[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	return u, refstore.ContentOf(f), nil
 }
 
 // blobError reports bytes missing behind live metadata, which only a damaged store shows.

@@ -12,10 +12,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/internal/keylock"
+	"github.com/refstore/refstore/ratelimit"
 )
 
 // Config holds the limits and lifetimes of the service.
@@ -31,12 +32,8 @@ type Config struct {
 	// younger ones may belong to an upload still committing on another node.
 	OrphanGrace time.Duration // default 1 h
 	// ExclusiveMetadata says this process is the only one changing the metadata (the
-	// embedded default). It then keeps what downloads read in memory (see cache).
+	// embedded default): the rate limit then counts exactly in memory.
 	ExclusiveMetadata bool
-	// ChangeFeed, for a metadata store shared with other nodes, keeps this node's cache
-	// coherent with theirs (see coherence.go); without it (and without
-	// ExclusiveMetadata) nothing of the metadata is cached.
-	ChangeFeed refstore.ChangeFeed
 	// BlobCacheSize is how many bytes of small blobs (up to 256 KiB each) are kept in
 	// memory; 0 keeps none.
 	BlobCacheSize int64
@@ -75,31 +72,38 @@ type Service struct {
 	meta   refstore.MetaStore
 	blobs  refstore.BlobStore
 	mirror refstore.Mirror // nil when the blob store keeps no browsable tree
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	cache  *cache     // nil unless cfg.ExclusiveMetadata or cfg.ChangeFeed
-	feed   *feedState // non-nil with cfg.ChangeFeed
+	// What the stores can do besides their interfaces, found once (see Capabilities).
+	metaCaps refstore.MetaCapabilities
+	blobCaps refstore.BlobCapabilities
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	// views hand out the views requests read through: the metadata store's own when it
+	// caches (metacache), otherwise plain reads of the store.
+	views  refstore.MetaViews
 	small  *blobCache // nil when cfg.BlobCacheSize is 0
-	limits *limits
-	// segLocks order the writes of a segment from their metadata commit to their update of
-	// the reference-material tree (see lockSegment).
-	segLocks [64]sync.Mutex
+	limits *ratelimit.Limiter
+	// segmentLocks order the writes of a segment from their metadata commit to their
+	// update of the reference-material tree (see lockSegment).
+	segmentLocks keylock.Set
 }
 
-// New builds a service. When blobs also implements refstore.Mirror, the reference-material
-// tree is kept up to date.
+// New builds a service. When meta hands out views (metacache), requests read through them;
+// when it tells of catalog changes, the accounts' limits follow them. When blobs also
+// implements refstore.Mirror, the reference-material tree is kept up to date.
 func New(meta refstore.MetaStore, blobs refstore.BlobStore, cfg Config, log *slog.Logger) *Service {
 	cfg.setDefaults()
-	s := &Service{meta: meta, blobs: blobs, cfg: cfg, log: log, now: time.Now, limits: newLimits()}
-	if m, ok := blobs.(refstore.Mirror); ok {
-		s.mirror = m
+	s := &Service{meta: meta, blobs: blobs, cfg: cfg, log: log, now: time.Now,
+		metaCaps: refstore.MetaCapabilitiesOf(meta), blobCaps: refstore.BlobCapabilitiesOf(blobs)}
+	s.mirror = s.blobCaps.Mirror
+	s.limits = ratelimit.New(meta, ratelimit.Config{RateLimit: cfg.RateLimit, Window: cfg.RateWindow,
+		MaxUploadsPerKey: cfg.MaxUploadsPerKey, Shared: !cfg.ExclusiveMetadata, Now: func() time.Time { return s.now() }}, log)
+	s.views = refstore.StoreViews(meta)
+	if s.metaCaps.Views != nil {
+		s.views = s.metaCaps.Views
 	}
-	switch {
-	case cfg.ExclusiveMetadata:
-		s.cache = newCache()
-	case cfg.ChangeFeed != nil:
-		s.cache, s.feed = newCache(), newFeedState()
+	if s.metaCaps.Notifier != nil {
+		s.metaCaps.Notifier.OnCatalogChange(s.limits.CatalogChanged)
 	}
 	if cfg.BlobCacheSize > 0 {
 		s.small = newBlobCache(cfg.BlobCacheSize)
@@ -107,22 +111,33 @@ func New(meta refstore.MetaStore, blobs refstore.BlobStore, cfg Config, log *slo
 	return s
 }
 
-// lockSegment serialises the writes of one segment from their metadata commit through
-// their update of the reference-material tree, so that the tree applies them in commit
-// order: otherwise two overwrites (or an overwrite and a delete) of one address that commit
-// in one order can reach the tree in the other and leave it holding what the metadata no
-// longer says. Only the filesystem store keeps a tree, and one process at a time uses it.
+// lockSegment serialises this process's writes of one segment from their metadata commit
+// through their update of the reference-material tree, so that the tree applies them in
+// commit order: otherwise two overwrites (or an overwrite and a delete) of one address that
+// commit in one order can reach the tree in the other and leave it holding what the
+// metadata no longer says. Only the filesystem store keeps a tree. On the embedded default
+// one process uses it; nodes that share a data directory (PostgreSQL with files) each
+// order their own writes, and what reaches the tree out of order across nodes is repaired
+// by a node that holds the directory alone, or by fsck --repair (docs/deploy.md): the
+// metadata stays the truth.
 func (s *Service) lockSegment(segmentID int64) (unlock func()) {
 	if s.mirror == nil {
 		return func() {}
 	}
-	mu := &s.segLocks[uint64(segmentID)%uint64(len(s.segLocks))]
-	mu.Lock()
-	return mu.Unlock
+	return s.segmentLocks.Lock(segmentID)
+}
+
+// Capabilities returns what the stores can do besides their interfaces, as found when
+// the service was built (logged at start).
+func (s *Service) Capabilities() (refstore.MetaCapabilities, refstore.BlobCapabilities) {
+	return s.metaCaps, s.blobCaps
 }
 
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
+
+// MaxUploadSize is the hard limit of one upload in bytes.
+func (s *Service) MaxUploadSize() int64 { return s.cfg.MaxUploadSize }
 
 // Ready reports whether both stores are usable.
 func (s *Service) Ready(ctx context.Context) error {
@@ -135,19 +150,13 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
-// catalogChanged tells the cache that catalog entries, keys or sessions changed.
-func (s *Service) catalogChanged() {
-	s.limitsChanged()
-	if s.cache != nil {
-		s.cache.catalogChanged()
+// view is the view a caller's request reads through: the one taken at its start, or a new
+// one for callers made without (tools, tests).
+func (s *Service) view(ctx context.Context, p refstore.Principal) refstore.MetaView {
+	if p.View != nil {
+		return p.View
 	}
-}
-
-// segmentChanged tells the cache that the assets of a segment changed.
-func (s *Service) segmentChanged(account string, segment int64) {
-	if s.cache != nil {
-		s.cache.segmentChanged(account, segment)
-	}
+	return s.views.View(ctx)
 }
 
 // hashSecret is how tokens, file tokens and API keys are stored: they are long random
@@ -169,4 +178,18 @@ func newAssetID() int64 {
 	const lo = int64(1e17)
 	v := int64(binary.BigEndian.Uint64(randomBytes(8)) >> 1)
 	return lo + v%(1<<63-1-lo)
+}
+
+// Admit counts an authenticated request against the rate limit of its API key, and
+// refuses it (429) when the key has used up its window (see ratelimit).
+func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
+	return s.limits.Admit(ctx, p)
+}
+
+// RunLimits flushes the request counters of the rate limit until ctx ends.
+func (s *Service) RunLimits(ctx context.Context) { s.limits.Run(ctx) }
+
+// AccountUsage returns what an account stores and its quota.
+func (s *Service) AccountUsage(ctx context.Context, account string) (refstore.Usage, error) {
+	return s.meta.AccountUsage(ctx, account)
 }

@@ -26,10 +26,9 @@ func (s *Service) ImportCatalog(ctx context.Context, c *refstore.Catalog, keys [
 			}
 		}
 	}
-	defer s.catalogChanged()
 	ev := adminEvent(ctx, "", refstore.AuditCatalogUpsert)
 	ev.Detail = "source=import"
-	return s.meta.UpsertCatalog(refstore.WithAudit(ctx, ev), c, keys)
+	return s.meta.UpsertCatalog(ctx, c, keys, ev)
 }
 
 // ImportedAsset says what ImportAsset did.
@@ -71,8 +70,7 @@ func (s *Service) ImportAsset(ctx context.Context, a refstore.Asset, open func()
 		unlock := s.lockSegment(a.SegmentID)
 		ev := adminEvent(ctx, a.Account, refstore.AuditImport)
 		ev.ProjectID, ev.DocumentID, ev.SegmentID, ev.Target = a.ProjectID, a.DocumentID, a.SegmentID, addressTarget(a.Address)
-		asset, previous, err := s.meta.ImportAsset(refstore.WithAudit(ctx, ev), &a)
-		s.segmentChanged(a.Account, a.SegmentID)
+		asset, previous, err := s.meta.ImportAsset(ctx, &a, ev)
 		if err != nil {
 			unlock()
 			if res.Stored {
@@ -89,7 +87,7 @@ func (s *Service) ImportAsset(ctx context.Context, a refstore.Asset, open func()
 			s.deleteBlob(ctx, refstore.BlobRef{Account: a.Account, Key: key})
 		}
 		if previous != nil && previous.SHA256 != asset.SHA256 {
-			s.collect(ctx, []refstore.ContentID{{Account: a.Account, SHA256: previous.SHA256}})
+			s.collect(ctx)
 		}
 		res.Asset, res.Replaced = asset, previous
 		return res, nil

@@ -14,10 +14,10 @@ import (
 
 // CreateUpload records an upload and, unless the account already holds the same bytes, its
 // blob. It returns the key of the blob the upload now references.
-func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload) (_ string, err error) {
+func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload, audit *refstore.AuditEvent) (_ string, err error) {
 	defer classify(&err)
 	var key string
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// An existing blob is reused, and revived if it was marked as garbage.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (account_id, sha256, blob_key, size, created)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, sha256) DO UPDATE SET garbage_since = NULL`,
@@ -35,7 +35,7 @@ func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload) (_ string,
 		if err != nil {
 			return err
 		}
-		return recordAudit(ctx, tx, auditEvent(ctx), nil)
+		return recordAudit(ctx, tx, audit, nil)
 	})
 	return key, err
 }
@@ -76,14 +76,18 @@ func splitFolders(s string) []string {
 func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time) (_ []refstore.ContentID, err error) {
 	defer classify(&err)
 	var ids []refstore.ContentID
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		return scanAll(ctx, tx, `DELETE FROM uploads WHERE expires <= $1 RETURNING account_id, sha256`,
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		ids = nil
+		if err := scanAll(ctx, tx, `DELETE FROM uploads WHERE expires <= $1 RETURNING account_id, sha256`,
 			[]any{millis(now)}, func(r *sql.Rows) error {
 				var id refstore.ContentID
 				err := r.Scan(&id.Account, &id.SHA256)
 				ids = append(ids, id)
 				return err
-			})
+			}); err != nil {
+			return err
+		}
+		return markUnreferenced(ctx, tx, now, ids)
 	})
 	return ids, err
 }
@@ -96,7 +100,7 @@ func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time) (_ []re
 //     modification date strictly after the previous one so that `v` always changes.
 func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, previous *refstore.Asset, err error) {
 	defer classify(&err)
-	err = s.inTxAnnounce(ctx, segmentChange(p.Account, p.Segment.ID), func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, segmentChange(p.Account, p.Segment.ID), func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE uploads SET expires = expires
 			WHERE hash = $1 AND account_id = $2 AND user_id = $3 AND expires > $4`,
 			p.UploadHash, p.Account, p.UserID, millis(p.Now))
@@ -113,47 +117,32 @@ func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, pre
 			Scan(&a.Size, &a.SHA256, &a.ContentType, &a.BlobKey); err != nil {
 			return err
 		}
-		res, err = tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2 AND document_id = $3`,
-			p.Account, p.Segment.ID, p.Segment.DocumentID)
-		if err != nil {
+		if found, err := lockSegmentRow(ctx, tx, p.Account, p.Segment.ID, p.Segment.DocumentID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		} else if !found {
 			return refstore.Errorf(refstore.CodeSegmentNotFound, "Segment %d does not exist.", p.Segment.ID)
 		}
-		existing, err := segmentAssets(ctx, tx, p.Account, []int64{p.Segment.ID})
-		if err != nil {
+		if previous, err = placeAt(ctx, tx, p.Account, p.Segment.ID, p.Address); err != nil {
 			return err
-		}
-		addrs := make([]refstore.Address, len(existing))
-		for i := range existing {
-			addrs[i] = existing[i].Address
-			if existing[i].Address.Equal(p.Address) {
-				previous = &existing[i]
-			}
-		}
-		if other, clash := refstore.LayoutConflict(addrs, p.Address); clash {
-			return refstore.Errorf(refstore.CodeConflict,
-				"The path %q clashes with the existing asset %q of this segment: one would need a folder where the other is a file.",
-				strings.Join(p.Address.Elements(), "/"), strings.Join(other.Elements(), "/"))
 		}
 		now := refstore.TicksOf(p.Now)
 		if previous == nil {
 			a.ID, a.Created, a.Modified = p.NewID, now, now
-			_, err = tx.ExecContext(ctx, `INSERT INTO assets (account_id, id, segment_id, locale, folders, name, size,
-				sha256, content_type, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				p.Account, a.ID, a.SegmentID, a.Locale, a.FolderPath(), a.Name, a.Size, a.SHA256, a.ContentType,
-				int64(a.Created), int64(a.Modified))
+			err = insertAsset(ctx, tx, a)
 		} else {
 			a.ID, a.Created, a.Modified = previous.ID, previous.Created, max(now, previous.Modified+1)
-			_, err = tx.ExecContext(ctx, `UPDATE assets SET size = $3, sha256 = $4, content_type = $5, modified = $6
-				WHERE account_id = $1 AND id = $2`, p.Account, a.ID, a.Size, a.SHA256, a.ContentType, int64(a.Modified))
+			err = updateAsset(ctx, tx, a)
 		}
 		if err != nil {
 			return err
 		}
+		if previous != nil && previous.SHA256 != a.SHA256 {
+			if err := markUnreferenced(ctx, tx, p.Now, []refstore.ContentID{{Account: p.Account, SHA256: previous.SHA256}}); err != nil {
+				return err
+			}
+		}
 		asset = a
-		return recordAudit(ctx, tx, auditEvent(ctx), func(ev *refstore.AuditEvent) {
+		return recordAudit(ctx, tx, p.Audit, func(ev *refstore.AuditEvent) {
 			ev.Action, ev.AssetID = refstore.AuditAttach, a.ID
 			if previous != nil {
 				ev.Action = refstore.AuditOverwrite
@@ -165,6 +154,61 @@ func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, pre
 		return nil, nil, err
 	}
 	return asset, previous, nil
+}
+
+// The steps Attach and ImportAsset share.
+
+// lockSegmentRow bumps a segment's rev, which serialises every writer of the segment for
+// the rest of the transaction, and reports whether the segment exists in document.
+func lockSegmentRow(ctx context.Context, tx *sql.Tx, account string, segment, document int64) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2 AND document_id = $3`,
+		account, segment, document)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// placeAt returns the asset at addr in a segment (nil for none), after checking that addr
+// fits the segment's layout: no asset may need a folder where another is a file
+// (CodeConflict).
+func placeAt(ctx context.Context, tx *sql.Tx, account string, segment int64, addr refstore.Address) (*refstore.Asset, error) {
+	existing, err := segmentAssets(ctx, tx, account, []int64{segment})
+	if err != nil {
+		return nil, err
+	}
+	var previous *refstore.Asset
+	addrs := make([]refstore.Address, len(existing))
+	for i := range existing {
+		addrs[i] = existing[i].Address
+		if existing[i].Address.Equal(addr) {
+			previous = &existing[i]
+		}
+	}
+	if other, clash := refstore.LayoutConflict(addrs, addr); clash {
+		return nil, refstore.Errorf(refstore.CodeConflict,
+			"The path %q clashes with the existing asset %q of this segment: one would need a folder where the other is a file.",
+			strings.Join(addr.Elements(), "/"), strings.Join(other.Elements(), "/"))
+	}
+	return previous, nil
+}
+
+// insertAsset inserts a's row.
+func insertAsset(ctx context.Context, tx *sql.Tx, a *refstore.Asset) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO assets (account_id, id, segment_id, locale, folders, name, size,
+		sha256, content_type, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		a.Account, a.ID, a.SegmentID, a.Locale, a.FolderPath(), a.Name, a.Size, a.SHA256, a.ContentType,
+		int64(a.Created), int64(a.Modified))
+	return err
+}
+
+// updateAsset gives the row of a's id a's bytes and dates; its address stays.
+func updateAsset(ctx context.Context, tx *sql.Tx, a *refstore.Asset) error {
+	_, err := tx.ExecContext(ctx, `UPDATE assets SET size = $3, sha256 = $4, content_type = $5, created = $6, modified = $7
+		WHERE account_id = $1 AND id = $2`, a.Account, a.ID, a.Size, a.SHA256, a.ContentType,
+		int64(a.Created), int64(a.Modified))
+	return err
 }
 
 const assetColumns = `a.id, a.segment_id, s.document_id, d.project_id, a.locale, a.folders, a.name, a.size,
@@ -246,10 +290,10 @@ func segmentAssets(ctx context.Context, q queryer, account string, segmentIDs []
 }
 
 // DeleteAssets deletes one asset of a segment, or all of them when addr is nil.
-func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int64, addr *refstore.Address) (_ []refstore.Asset, err error) {
+func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int64, addr *refstore.Address, audit *refstore.AuditEvent) (_ []refstore.Asset, err error) {
 	defer classify(&err)
 	var deleted []refstore.Asset
-	err = s.inTxAnnounce(ctx, segmentChange(account, segmentID), func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, segmentChange(account, segmentID), func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2`,
 			account, segmentID); err != nil {
 			return err
@@ -258,6 +302,8 @@ func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int6
 		if err != nil {
 			return err
 		}
+		deleted = nil
+		var contents []refstore.ContentID
 		for _, a := range all {
 			if addr != nil && !a.Address.Equal(*addr) {
 				continue
@@ -266,8 +312,12 @@ func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int6
 				return err
 			}
 			deleted = append(deleted, a)
+			contents = append(contents, refstore.ContentID{Account: account, SHA256: a.SHA256})
 		}
-		return recordAudit(ctx, tx, auditEvent(ctx), func(ev *refstore.AuditEvent) {
+		if err := markUnreferenced(ctx, tx, time.Now(), contents); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, audit, func(ev *refstore.AuditEvent) {
 			ev.Count = int64(len(deleted))
 			if addr != nil && len(deleted) == 1 {
 				ev.AssetID = deleted[0].ID
@@ -294,15 +344,47 @@ func (s *Store) AssetSegments(ctx context.Context, fn func(account string, segme
 const unreferenced = `NOT EXISTS (SELECT 1 FROM assets a WHERE a.account_id = blobs.account_id AND a.sha256 = blobs.sha256)
 	AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.account_id = blobs.account_id AND u.sha256 = blobs.sha256)`
 
+// markUnreferenced marks as garbage, at at, those of contents that nothing references any
+// more. Every transaction that removes a reference to a blob calls it (or
+// markAccountUnreferenced) before it commits, so that a blob that lost its last reference
+// is marked by the same commit: no crash, shutdown or failed request between the two can
+// leave an unreferenced blob that only a full scan would find. The purge of CollectGarbage
+// then removes every marked blob once its grace has passed.
+func markUnreferenced(ctx context.Context, tx *sql.Tx, at time.Time, contents []refstore.ContentID) error {
+	seen := make(map[refstore.ContentID]bool, len(contents))
+	for _, c := range contents {
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		if _, err := tx.ExecContext(ctx, `UPDATE blobs SET garbage_since = $3
+			WHERE account_id = $1 AND sha256 = $2 AND garbage_since IS NULL AND `+unreferenced,
+			c.Account, c.SHA256, millis(at)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markAccountUnreferenced marks every blob of an account that nothing references, for the
+// removals whose foreign keys cascade to assets or uploads (catalog entries).
+func markAccountUnreferenced(ctx context.Context, tx *sql.Tx, account string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE blobs SET garbage_since = $2
+		WHERE account_id = $1 AND garbage_since IS NULL AND `+unreferenced, account, millis(at))
+	return err
+}
+
 // CollectGarbage marks unreferenced candidates and removes the blobs marked at least grace
-// ago. The foreign keys from assets and uploads make a concurrent new reference fail a
-// removal rather than dangle; such a blob is kept (and revived by the upload that
-// referenced it).
+// ago. The writes that unreference blobs mark them themselves (markUnreferenced); the
+// candidates are a second chance, and nil a full scan, for blobs unreferenced by earlier
+// versions that did not. The foreign keys from assets and uploads make a concurrent new
+// reference fail a removal rather than dangle; such a blob is kept (and revived by the
+// upload that referenced it).
 func (s *Store) CollectGarbage(ctx context.Context, candidates []refstore.ContentID, now time.Time, grace time.Duration) (_ []refstore.BlobRef, err error) {
 	defer classify(&err)
 	marked := millis(now)
 	if candidates == nil {
-		if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE blobs SET garbage_since = $1 WHERE garbage_since IS NULL AND `+unreferenced, marked)
 			return err
 		}); err != nil {
@@ -310,7 +392,7 @@ func (s *Store) CollectGarbage(ctx context.Context, candidates []refstore.Conten
 		}
 	}
 	for _, c := range candidates {
-		if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE blobs SET garbage_since = $3
 				WHERE account_id = $1 AND sha256 = $2 AND garbage_since IS NULL AND `+unreferenced,
 				c.Account, c.SHA256, marked)
@@ -326,7 +408,7 @@ func (s *Store) CollectGarbage(ctx context.Context, candidates []refstore.Conten
 func (s *Store) purgeGarbage(ctx context.Context, cutoff int64) ([]refstore.BlobRef, error) {
 	const purge = `DELETE FROM blobs WHERE garbage_since <= $1 AND ` + unreferenced + ` RETURNING account_id, blob_key`
 	var refs []refstore.BlobRef
-	err := s.inTx(ctx, func(tx *sql.Tx) error { return collectKeys(ctx, tx, &refs, purge, cutoff) })
+	err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return collectKeys(ctx, tx, &refs, purge, cutoff) })
 	if !isForeignKeyViolation(err) {
 		return refs, err
 	}
@@ -343,7 +425,7 @@ func (s *Store) purgeGarbage(ctx context.Context, cutoff int64) ([]refstore.Blob
 	}
 	refs = nil
 	for _, c := range due {
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			return collectKeys(ctx, tx, &refs, `DELETE FROM blobs WHERE account_id = $1 AND sha256 = $2
 				AND garbage_since <= $3 AND `+unreferenced+` RETURNING account_id, blob_key`, c.Account, c.SHA256, cutoff)
 		})
@@ -394,16 +476,13 @@ func (s *Store) ContentBlob(ctx context.Context, c refstore.ContentID) (key stri
 //  3. the address must fit the segment's layout, and the id must not name an asset at
 //     another address;
 //  4. the asset is inserted with its id and dates, replacing an asset at its address.
-func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, previous *refstore.Asset, err error) {
+func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset, audit *refstore.AuditEvent) (asset, previous *refstore.Asset, err error) {
 	defer classify(&err)
 	a := *in
-	err = s.inTxAnnounce(ctx, segmentChange(a.Account, a.SegmentID), func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2 AND document_id = $3`,
-			a.Account, a.SegmentID, a.DocumentID)
-		if err != nil {
+	err = s.inTxAnnounce(ctx, segmentChange(a.Account, a.SegmentID), func(ctx context.Context, tx *sql.Tx) error {
+		if found, err := lockSegmentRow(ctx, tx, a.Account, a.SegmentID, a.DocumentID); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		} else if !found {
 			return refstore.Errorf(refstore.CodeSegmentNotFound, "Segment %d does not exist in document %d.", a.SegmentID, a.DocumentID)
 		}
 		var project int64
@@ -440,21 +519,8 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, pre
 			return refstore.Errorf(refstore.CodeConflict, "The account's bytes with SHA-256 %s are %d bytes long, not %d.",
 				a.SHA256, size, a.Size)
 		}
-		existing, err := segmentAssets(ctx, tx, a.Account, []int64{a.SegmentID})
-		if err != nil {
+		if previous, err = placeAt(ctx, tx, a.Account, a.SegmentID, a.Address); err != nil {
 			return err
-		}
-		addrs := make([]refstore.Address, len(existing))
-		for i := range existing {
-			addrs[i] = existing[i].Address
-			if existing[i].Address.Equal(a.Address) {
-				previous = &existing[i]
-			}
-		}
-		if other, clash := refstore.LayoutConflict(addrs, a.Address); clash {
-			return refstore.Errorf(refstore.CodeConflict,
-				"The path %q clashes with the existing asset %q of this segment: one would need a folder where the other is a file.",
-				strings.Join(a.Elements(), "/"), strings.Join(other.Elements(), "/"))
 		}
 		if previous == nil || previous.ID != a.ID {
 			if found, err := exists(ctx, tx, `SELECT 1 FROM assets WHERE account_id = $1 AND id = $2`, a.Account, a.ID); err != nil {
@@ -466,27 +532,25 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, pre
 		}
 		switch {
 		case previous != nil && previous.ID == a.ID:
-			_, err = tx.ExecContext(ctx, `UPDATE assets SET size = $3, sha256 = $4, content_type = $5, created = $6, modified = $7
-				WHERE account_id = $1 AND id = $2`, a.Account, a.ID, a.Size, a.SHA256, a.ContentType,
-				int64(a.Created), int64(a.Modified))
-			if err != nil {
-				return err
-			}
-			return recordImport(ctx, tx, &a, previous)
+			err = updateAsset(ctx, tx, &a)
 		case previous != nil:
 			if _, err := tx.ExecContext(ctx, `DELETE FROM assets WHERE account_id = $1 AND id = $2`,
 				a.Account, previous.ID); err != nil {
 				return err
 			}
+			fallthrough
+		default:
+			err = insertAsset(ctx, tx, &a)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO assets (account_id, id, segment_id, locale, folders, name, size,
-			sha256, content_type, created, modified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			a.Account, a.ID, a.SegmentID, a.Locale, a.FolderPath(), a.Name, a.Size, a.SHA256, a.ContentType,
-			int64(a.Created), int64(a.Modified))
 		if err != nil {
 			return err
 		}
-		return recordImport(ctx, tx, &a, previous)
+		if previous != nil && previous.SHA256 != a.SHA256 {
+			if err := markUnreferenced(ctx, tx, time.Now(), []refstore.ContentID{{Account: a.Account, SHA256: previous.SHA256}}); err != nil {
+				return err
+			}
+		}
+		return recordImport(ctx, tx, audit, &a, previous)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -495,8 +559,8 @@ func (s *Store) ImportAsset(ctx context.Context, in *refstore.Asset) (asset, pre
 }
 
 // recordImport records an imported asset, with the asset it replaced.
-func recordImport(ctx context.Context, tx *sql.Tx, a, previous *refstore.Asset) error {
-	return recordAudit(ctx, tx, auditEvent(ctx), func(ev *refstore.AuditEvent) {
+func recordImport(ctx context.Context, tx *sql.Tx, audit *refstore.AuditEvent, a, previous *refstore.Asset) error {
+	return recordAudit(ctx, tx, audit, func(ev *refstore.AuditEvent) {
 		ev.AssetID = a.ID
 		d := assetDetail(a)
 		if previous != nil {

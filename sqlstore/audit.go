@@ -12,15 +12,13 @@ import (
 	"github.com/refstore/refstore"
 )
 
-// The audit log: one row per mutation, written by the mutation's own transaction when its
-// context carries an event (refstore.WithAudit), or on its own for a refused mutation.
-
-// auditEvent returns the event the context asks to record, or nil.
-func auditEvent(ctx context.Context) *refstore.AuditEvent { return refstore.AuditFrom(ctx) }
+// The audit log: one row per mutation, written by the mutation's own transaction when the
+// caller passes an event (the audit parameter of each mutation), or on its own for a
+// refused mutation.
 
 // recordAudit inserts one row for ev, completed by fill (which may be nil), inside tx.
-// The event in the context is left as it was given: a transaction that is retried or
-// rolled back records nothing twice.
+// The event is left as it was given: a transaction that is retried or rolled back records
+// nothing twice.
 func recordAudit(ctx context.Context, tx queryer, ev *refstore.AuditEvent, fill func(ev *refstore.AuditEvent)) error {
 	if ev == nil {
 		return nil
@@ -64,7 +62,7 @@ func randomAuditID() int64 {
 func (s *Store) RecordAudit(ctx context.Context, ev *refstore.AuditEvent) (err error) {
 	defer classify(&err)
 	row := *ev
-	return s.inTx(ctx, func(tx *sql.Tx) error { return insertAudit(ctx, tx, &row) })
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return insertAudit(ctx, tx, &row) })
 }
 
 // AuditLog lists rows newest first (by time, then id), filtered and paginated.
@@ -120,7 +118,7 @@ func (s *Store) AuditLog(ctx context.Context, f refstore.AuditFilter) (_ []refst
 func (s *Store) PruneAudit(ctx context.Context, before time.Time) (_ int64, err error) {
 	defer classify(&err)
 	var n int64
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE at < $1`, before.UnixNano())
 		if err == nil {
 			n, err = res.RowsAffected()

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -40,8 +39,8 @@ func testAudit(t *testing.T, open func(t *testing.T) *Store) {
 	}
 }
 
-func auditCtx(t *testing.T, action refstore.AuditAction, requestID string) context.Context {
-	return refstore.WithAudit(t.Context(), &refstore.AuditEvent{Actor: refstore.ActorAdmin, Action: action, RequestID: requestID})
+func auditEv(action refstore.AuditAction, requestID string) *refstore.AuditEvent {
+	return &refstore.AuditEvent{Actor: refstore.ActorAdmin, Action: action, RequestID: requestID}
 }
 
 func auditRows(t *testing.T, s *Store, f refstore.AuditFilter) []refstore.AuditEvent {
@@ -61,7 +60,8 @@ func auditRows(t *testing.T, s *Store, f refstore.AuditFilter) []refstore.AuditE
 func testAuditRollback(t *testing.T, s *Store) {
 	good := refstore.CatalogAccount{ID: "good", Users: []refstore.CatalogUser{{ID: 1}}}
 	bad := refstore.CatalogAccount{ID: "bad", Jobs: []refstore.CatalogJob{{ID: 1, ProjectID: 99}}} // unknown project
-	err := s.UpsertCatalog(auditCtx(t, refstore.AuditCatalogUpsert, "r1"), &refstore.Catalog{Accounts: []refstore.CatalogAccount{good, bad}}, nil)
+	err := s.UpsertCatalog(t.Context(), &refstore.Catalog{Accounts: []refstore.CatalogAccount{good, bad}}, nil,
+		auditEv(refstore.AuditCatalogUpsert, "r1"))
 	wantCode(t, err, refstore.CodeInvalidBody)
 	if rows := auditRows(t, s, refstore.AuditFilter{}); len(rows) != 0 {
 		t.Fatalf("a rolled-back upsert left audit rows: %+v", rows)
@@ -75,12 +75,14 @@ func testAuditRollback(t *testing.T, s *Store) {
 	u := upload(t, s, "acme", 1, "x")
 	mustAttach(t, s, u, 1001, addr("", "a", "f.txt"))
 	u2 := upload(t, s, "acme", 1, "y")
-	_, _, err = s.Attach(auditCtx(t, refstore.AuditAttach, "r2"), refstore.AttachParams{Account: "acme", UserID: 1,
-		UploadHash: u2.TokenHash, Segment: segment(t, s, "acme", 1001), Address: addr("", "a/f.txt", "g"), Now: t0, NewID: 77})
+	_, _, err = s.Attach(t.Context(), refstore.AttachParams{Account: "acme", UserID: 1,
+		UploadHash: u2.TokenHash, Segment: segment(t, s, "acme", 1001), Address: addr("", "a/f.txt", "g"), Now: t0, NewID: 77,
+		Audit: auditEv(refstore.AuditAttach, "r2")})
 	wantCode(t, err, refstore.CodeConflict)
-	_, err = s.RemoveEntry(auditCtx(t, refstore.AuditEntryRemove, "r3"), refstore.Entry{Kind: refstore.EntryProject, Account: "acme", ID: 999})
+	_, err = s.RemoveEntry(t.Context(), refstore.Entry{Kind: refstore.EntryProject, Account: "acme", ID: 999},
+		auditEv(refstore.AuditEntryRemove, "r3"))
 	wantCode(t, err, refstore.CodeNotFound)
-	err = s.RevokeAPIKey(auditCtx(t, refstore.AuditKeyRevoke, "r4"), "acme", 1, "k_nope")
+	err = s.RevokeAPIKey(t.Context(), "acme", 1, "k_nope", auditEv(refstore.AuditKeyRevoke, "r4"))
 	wantCode(t, err, refstore.CodeNotFound)
 	if rows := auditRows(t, s, refstore.AuditFilter{}); len(rows) != before {
 		t.Fatalf("refused mutations left %d audit rows", len(rows)-before)
@@ -95,9 +97,9 @@ func testAuditRowFailure(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	u := upload(t, s, "acme", 1, "z")
-	ctx := refstore.WithAudit(t.Context(), &refstore.AuditEvent{ID: 4242, Account: "acme", Action: refstore.AuditAttach})
-	_, _, err := s.Attach(ctx, refstore.AttachParams{Account: "acme", UserID: 1, UploadHash: u.TokenHash,
-		Segment: segment(t, s, "acme", 1001), Address: addr("", "", "dup.txt"), Now: t0, NewID: 88})
+	_, _, err := s.Attach(t.Context(), refstore.AttachParams{Account: "acme", UserID: 1, UploadHash: u.TokenHash,
+		Segment: segment(t, s, "acme", 1001), Address: addr("", "", "dup.txt"), Now: t0, NewID: 88,
+		Audit: &refstore.AuditEvent{ID: 4242, Account: "acme", Action: refstore.AuditAttach}})
 	if err == nil {
 		t.Fatal("Attach committed although its audit row could not be written")
 	}
@@ -118,8 +120,8 @@ func testAuditGroupCommit(t *testing.T, s *Store) {
 			if i%2 == 1 {
 				a.Grants = []refstore.CatalogGrant{{UserID: 9, ProjectID: 1, Rights: []string{"read"}}} // unknown user
 			}
-			errs[i] = s.UpsertCatalog(auditCtx(t, refstore.AuditCatalogUpsert, fmt.Sprintf("req-%d", i)),
-				&refstore.Catalog{Accounts: []refstore.CatalogAccount{a}}, nil)
+			errs[i] = s.UpsertCatalog(t.Context(), &refstore.Catalog{Accounts: []refstore.CatalogAccount{a}}, nil,
+				auditEv(refstore.AuditCatalogUpsert, fmt.Sprintf("req-%d", i)))
 		})
 	}
 	wg.Wait()
@@ -151,9 +153,9 @@ func testAuditGroupCommit(t *testing.T, s *Store) {
 
 // Each mutation completes its row with what only the store knows.
 func testAuditMutations(t *testing.T, s *Store) {
-	ctx := auditCtx(t, refstore.AuditCatalogUpsert, "cat")
+	ctx := t.Context()
 	key := refstore.APIKey{ID: "k_1", Hash: hex32(), Account: "acme", UserID: 1, Created: t0}
-	if err := s.UpsertCatalog(ctx, fixture(), []refstore.APIKey{key}); err != nil {
+	if err := s.UpsertCatalog(ctx, fixture(), []refstore.APIKey{key}, auditEv(refstore.AuditCatalogUpsert, "cat")); err != nil {
 		t.Fatal(err)
 	}
 	rows := auditRows(t, s, refstore.AuditFilter{})
@@ -173,29 +175,29 @@ func testAuditMutations(t *testing.T, s *Store) {
 		}
 	}
 
-	user := func(action refstore.AuditAction) context.Context {
-		return refstore.WithAudit(t.Context(), &refstore.AuditEvent{Account: "acme", Actor: refstore.ActorUser, UserID: 1,
-			Action: action, RequestID: string(action)})
+	user := func(action refstore.AuditAction) *refstore.AuditEvent {
+		return &refstore.AuditEvent{Account: "acme", Actor: refstore.ActorUser, UserID: 1, Action: action, RequestID: string(action)}
 	}
 	sess := refstore.Session{Hash: hex32(), Account: "acme", UserID: 1, KeyHash: key.Hash, Created: t0, LastUsed: t0}
-	if err := s.CreateSession(user(refstore.AuditTokenIssue), sess); err != nil {
+	if err := s.CreateSession(ctx, sess, user(refstore.AuditTokenIssue)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteSession(user(refstore.AuditTokenRevoke), sess.Hash); err != nil {
+	if err := s.DeleteSession(ctx, sess.Hash, user(refstore.AuditTokenRevoke)); err != nil {
 		t.Fatal(err)
 	}
 	// Ending a session that is already gone changes nothing and records nothing.
-	if err := s.DeleteSession(user(refstore.AuditTokenRevoke), sess.Hash); err != nil {
+	if err := s.DeleteSession(ctx, sess.Hash, user(refstore.AuditTokenRevoke)); err != nil {
 		t.Fatal(err)
 	}
 	u := &refstore.Upload{TokenHash: hex32(), Account: "acme", UserID: 1, Name: "a.txt", Size: 1, SHA256: sha("a"),
 		ContentType: "text/plain", Created: t0, Expires: t0.Add(time.Hour), BlobKey: hex32()}
-	if _, err := s.CreateUpload(user(refstore.AuditUpload), u); err != nil {
+	if _, err := s.CreateUpload(ctx, u, user(refstore.AuditUpload)); err != nil {
 		t.Fatal(err)
 	}
 	attach := func(hash string) *refstore.Asset {
-		a, _, err := s.Attach(user(refstore.AuditAttach), refstore.AttachParams{Account: "acme", UserID: 1, UploadHash: hash,
-			Segment: segment(t, s, "acme", 1001), Address: addr("en", "", "a.txt"), Now: t0, NewID: 5001})
+		a, _, err := s.Attach(ctx, refstore.AttachParams{Account: "acme", UserID: 1, UploadHash: hash,
+			Segment: segment(t, s, "acme", 1001), Address: addr("en", "", "a.txt"), Now: t0, NewID: 5001,
+			Audit: user(refstore.AuditAttach)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,11 +205,11 @@ func testAuditMutations(t *testing.T, s *Store) {
 	}
 	a := attach(u.TokenHash)
 	attach(u.TokenHash) // the same address again: an overwrite
-	if _, err := s.DeleteAssets(user(refstore.AuditDelete), "acme", 1001, &a.Address); err != nil {
+	if _, err := s.DeleteAssets(ctx, "acme", 1001, &a.Address, user(refstore.AuditDelete)); err != nil {
 		t.Fatal(err)
 	}
 	attach(u.TokenHash)
-	if _, err := s.DeleteAssets(user(refstore.AuditDeleteAll), "acme", 1001, nil); err != nil {
+	if _, err := s.DeleteAssets(ctx, "acme", 1001, nil, user(refstore.AuditDeleteAll)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -239,12 +241,12 @@ func testAuditMutations(t *testing.T, s *Store) {
 // An imported asset's row names it, and the asset it replaced at its address.
 func testAuditImport(t *testing.T, s *Store) {
 	loadCatalog(t, s)
-	ctx := refstore.WithAudit(t.Context(), &refstore.AuditEvent{Account: "acme", Action: refstore.AuditImport})
+	ctx, ev := t.Context(), &refstore.AuditEvent{Account: "acme", Action: refstore.AuditImport}
 	first := imported(7001, 1001, addr("", "", "a.png"), "one")
-	if _, _, err := s.ImportAsset(ctx, first); err != nil {
+	if _, _, err := s.ImportAsset(ctx, first, ev); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.ImportAsset(ctx, imported(7002, 1001, addr("", "", "a.png"), "two")); err != nil {
+	if _, _, err := s.ImportAsset(ctx, imported(7002, 1001, addr("", "", "a.png"), "two"), ev); err != nil {
 		t.Fatal(err)
 	}
 	rows := auditRows(t, s, refstore.AuditFilter{Account: "acme"}) // loadCatalog carried no event
@@ -265,7 +267,7 @@ func testAuditNoEvent(t *testing.T, s *Store) {
 	loadCatalog(t, s)
 	u := upload(t, s, "acme", 1, "x", expires(t0.Add(time.Minute)))
 	mustAttach(t, s, u, 1001, addr("", "", "x.txt"))
-	if _, err := s.DeleteAssets(t.Context(), "acme", 1001, nil); err != nil {
+	if _, err := s.DeleteAssets(t.Context(), "acme", 1001, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DeleteExpiredUploads(t.Context(), t0.Add(time.Hour)); err != nil {

@@ -22,13 +22,13 @@ func (s *Store) UserByKey(ctx context.Context, account, keyHash string) (_ int64
 }
 
 // AddAPIKey adds a key to a user. Adding the same key to the same user again is a no-op.
-func (s *Store) AddAPIKey(ctx context.Context, k refstore.APIKey) (err error) {
+func (s *Store) AddAPIKey(ctx context.Context, k refstore.APIKey, audit *refstore.AuditEvent) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := addKey(ctx, tx, k); err != nil {
 			return err
 		}
-		return recordAudit(ctx, tx, auditEvent(ctx), nil)
+		return recordAudit(ctx, tx, audit, nil)
 	})
 }
 
@@ -92,10 +92,10 @@ func (s *Store) AccountAPIKeys(ctx context.Context, account string) (_ []refstor
 }
 
 // RevokeAPIKey deletes a key; its sessions go with it (foreign key cascade).
-func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, id string) (err error) {
+func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, id string, audit *refstore.AuditEvent) (err error) {
 	defer classify(&err)
 	var n int64
-	err = s.inTxAnnounce(ctx, catalogChange(), func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, catalogChange(), func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM api_keys WHERE account_id = $1 AND user_id = $2 AND id = $3`,
 			account, userID, id)
 		if err == nil {
@@ -107,27 +107,26 @@ func (s *Store) RevokeAPIKey(ctx context.Context, account string, userID int64, 
 		if n == 0 {
 			return refstore.Errorf(refstore.CodeNotFound, "Key %s of user %d does not exist.", id, userID)
 		}
-		return recordAudit(ctx, tx, auditEvent(ctx), nil)
+		return recordAudit(ctx, tx, audit, nil)
 	})
 	return err
 }
 
-func (s *Store) CreateSession(ctx context.Context, ss refstore.Session) (err error) {
+func (s *Store) CreateSession(ctx context.Context, ss refstore.Session, audit *refstore.AuditEvent) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, account_id, user_id, key_hash, created, last_used)
 			VALUES ($1, $2, $3, $4, $5, $6)`, ss.Hash, ss.Account, ss.UserID, ss.KeyHash, millis(ss.Created), millis(ss.LastUsed))
 		if err != nil {
 			return err
 		}
-		return recordKeyAudit(ctx, tx, ss.KeyHash)
+		return recordKeyAudit(ctx, tx, audit, ss.KeyHash)
 	})
 }
 
 // recordKeyAudit records the event of a session's start or end, naming the session by
 // the public id of the API key it was opened with (never by its token or hash).
-func recordKeyAudit(ctx context.Context, tx *sql.Tx, keyHash string) error {
-	ev := auditEvent(ctx)
+func recordKeyAudit(ctx context.Context, tx *sql.Tx, ev *refstore.AuditEvent, keyHash string) error {
 	if ev == nil {
 		return nil
 	}
@@ -156,18 +155,29 @@ func (s *Store) Session(ctx context.Context, hash string) (_ refstore.Session, e
 	return ss, err
 }
 
+// TouchSession records a use of a session. It matches the session by its hash alone and
+// never moves last_used back, so that no row changed means no session: CodeUnauthorized.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_used = $2 WHERE hash = $1 AND last_used < $2`, hash, millis(at))
-		return err
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET last_used = CASE WHEN last_used < $2 THEN $2 ELSE last_used END
+			WHERE hash = $1`, hash, millis(at))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return refstore.Errorf(refstore.CodeUnauthorized, "Token invalid or expired.")
+		}
+		return nil
 	})
 }
 
-func (s *Store) DeleteSession(ctx context.Context, hash string) (err error) {
+func (s *Store) DeleteSession(ctx context.Context, hash string, audit *refstore.AuditEvent) (err error) {
 	defer classify(&err)
 	return s.inTxAnnounce(ctx, refstore.Change{Kind: refstore.ChangeSession, Stripe: refstore.CatalogStripe, Session: hash},
-		func(tx *sql.Tx) error {
+		func(ctx context.Context, tx *sql.Tx) error {
 			var keyHash string
 			err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE hash = $1 RETURNING key_hash`, hash).Scan(&keyHash)
 			if errors.Is(err, sql.ErrNoRows) {
@@ -175,14 +185,14 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) (err error) {
 			} else if err != nil {
 				return err
 			}
-			return recordKeyAudit(ctx, tx, keyHash)
+			return recordKeyAudit(ctx, tx, audit, keyHash)
 		})
 }
 
 func (s *Store) DeleteSessionsIdleSince(ctx context.Context, before time.Time) (_ int64, err error) {
 	defer classify(&err)
 	var n int64
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE last_used < $1`, millis(before))
 		if err == nil {
 			n, err = res.RowsAffected()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/refstore/refstore"
 )
@@ -12,9 +13,9 @@ import (
 // UpsertCatalog adds or updates every entry of c in one transaction. Entries stored by
 // earlier calls and not named in c are kept. A document or segment may move to another
 // project or document only while it holds no assets (their files live under its folder).
-func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []refstore.APIKey) (err error) {
+func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []refstore.APIKey, audit *refstore.AuditEvent) (err error) {
 	defer classify(&err)
-	return s.inTxAnnounce(ctx, catalogChange(), func(tx *sql.Tx) error {
+	return s.inTxAnnounce(ctx, catalogChange(), func(ctx context.Context, tx *sql.Tx) error {
 		for i := range c.Accounts {
 			if err := upsertAccount(ctx, tx, &c.Accounts[i]); err != nil {
 				return err
@@ -25,7 +26,7 @@ func (s *Store) UpsertCatalog(ctx context.Context, c *refstore.Catalog, keys []r
 				return err
 			}
 		}
-		ev := auditEvent(ctx)
+		ev := audit
 		for i := range c.Accounts {
 			a := &c.Accounts[i]
 			if err := recordAudit(ctx, tx, ev, func(ev *refstore.AuditEvent) {
@@ -395,7 +396,7 @@ func (s *Store) Accounts(ctx context.Context) (_ []string, err error) {
 }
 
 // RemoveEntry removes one catalog entry; foreign keys cascade to everything below it.
-func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) (_ []refstore.BlobRef, err error) {
+func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry, audit *refstore.AuditEvent) (_ []refstore.BlobRef, err error) {
 	defer classify(&err)
 	var query, what string
 	var before []string // run first, with the account as $1
@@ -416,19 +417,19 @@ func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) (_ []refstore
 		query, what = `DELETE FROM segments WHERE account_id = $1 AND id = $2`, "Segment"
 	case refstore.EntryJob:
 		query, what = `DELETE FROM jobs WHERE account_id = $1 AND id = $2 AND codyt = $3`, "Job"
-		args = append(args, e.Codyt)
+		args = append(args, e.Job.IsCodyt())
 	case refstore.EntryProjectGrant:
 		query, what = `DELETE FROM project_grants WHERE account_id = $1 AND project_id = $2 AND user_id = $3`, "Grant"
 		args = append(args, e.UserID)
 	case refstore.EntryJobGrant:
 		query, what = `DELETE FROM job_grants WHERE account_id = $1 AND job_id = $2 AND codyt = $3 AND user_id = $4`, "Grant"
-		args = append(args, e.Codyt, e.UserID)
+		args = append(args, e.Job.IsCodyt(), e.UserID)
 	default:
 		return nil, fmt.Errorf("unknown catalog entry kind %d", e.Kind)
 	}
 	var n int64
 	var blobs []refstore.BlobRef
-	err = s.inTxAnnounce(ctx, catalogChange(), func(tx *sql.Tx) error {
+	err = s.inTxAnnounce(ctx, catalogChange(), func(ctx context.Context, tx *sql.Tx) error {
 		for _, q := range before {
 			if _, err := tx.ExecContext(ctx, q, e.Account); err != nil {
 				return err
@@ -451,7 +452,14 @@ func (s *Store) RemoveEntry(ctx context.Context, e refstore.Entry) (_ []refstore
 		if n == 0 {
 			return refstore.Errorf(refstore.CodeNotFound, "%s not found.", what)
 		}
-		return recordAudit(ctx, tx, auditEvent(ctx), nil)
+		switch e.Kind {
+		case refstore.EntryUser, refstore.EntryProject, refstore.EntryDocument, refstore.EntrySegment:
+			// The cascade took assets (or a user's uploads) with it.
+			if err := markAccountUnreferenced(ctx, tx, e.Account, time.Now()); err != nil {
+				return err
+			}
+		}
+		return recordAudit(ctx, tx, audit, nil)
 	})
 	if err != nil {
 		return nil, err

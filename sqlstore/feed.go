@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,9 +31,9 @@ func catalogChange() refstore.Change {
 
 // inTxAnnounce runs fn in a write transaction and, on a shared store, announces c at its
 // end, in the same transaction: the epoch's row is locked only for the last moment.
-func (s *Store) inTxAnnounce(ctx context.Context, c refstore.Change, fn func(tx *sql.Tx) error) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := fn(tx); err != nil {
+func (s *Store) inTxAnnounce(ctx context.Context, c refstore.Change, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := fn(ctx, tx); err != nil {
 			return err
 		}
 		if s.feedURL == "" {
@@ -40,7 +43,7 @@ func (s *Store) inTxAnnounce(ctx context.Context, c refstore.Change, fn func(tx 
 			c.Stripe).Scan(&c.Epoch); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, changeChannel, c.String())
+		_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, changeChannel, encodeChange(c))
 		return err
 	})
 }
@@ -101,11 +104,47 @@ func (s *Store) listen(ctx context.Context, fn func(refstore.Change)) {
 			fn(refstore.Change{Kind: refstore.ChangeReset})
 			return
 		}
-		c, err := refstore.ParseChange(n.Payload)
+		c, err := parseChange(n.Payload)
 		if err != nil {
 			fn(refstore.Change{Kind: refstore.ChangeReset})
 			continue
 		}
 		fn(c)
 	}
+}
+
+// encodeChange writes a change as the payload of its notification: kind, stripe, epoch,
+// account, segment, session.
+func encodeChange(c refstore.Change) string {
+	return fmt.Sprintf("%d %d %d %s %d %s", c.Kind, c.Stripe, c.Epoch, orDash(c.Account), c.Segment, orDash(c.Session))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// parseChange decodes what encodeChange encodes.
+func parseChange(s string) (refstore.Change, error) {
+	f := strings.Fields(s)
+	if len(f) != 6 {
+		return refstore.Change{}, fmt.Errorf("malformed change %q", s)
+	}
+	kind, err1 := strconv.Atoi(f[0])
+	stripe, err2 := strconv.Atoi(f[1])
+	epoch, err3 := strconv.ParseInt(f[2], 10, 64)
+	segment, err4 := strconv.ParseInt(f[4], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || stripe < 0 || stripe >= refstore.ChangeStripes {
+		return refstore.Change{}, fmt.Errorf("malformed change %q", s)
+	}
+	c := refstore.Change{Kind: refstore.ChangeKind(kind), Stripe: stripe, Epoch: epoch, Account: f[3], Segment: segment, Session: f[5]}
+	if c.Account == "-" {
+		c.Account = ""
+	}
+	if c.Session == "-" {
+		c.Session = ""
+	}
+	return c, nil
 }

@@ -57,13 +57,13 @@ func TestPostgreSQLChangeFeed(t *testing.T) {
 		Segment: refstore.SegmentRef{ID: 1001, DocumentID: 100, ProjectID: 10}, Address: addr("", "", "b.png"), Now: t0, NewID: 77}); err == nil {
 		t.Fatal("attach with an unknown token succeeded")
 	}
-	if _, err := a.DeleteAssets(ctx, "acme", 1001, nil); err != nil {
+	if _, err := a.DeleteAssets(ctx, "acme", 1001, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if c2 := next(); c2.Kind != refstore.ChangeSegment || c2.Epoch != c.Epoch+1 {
 		t.Fatalf("after a rolled-back attach, delete-all announced %+v; want epoch %d", c2, c.Epoch+1)
 	}
-	if err := a.DeleteSession(ctx, "somehash"); err != nil {
+	if err := a.DeleteSession(ctx, "somehash", nil); err != nil {
 		t.Fatal(err)
 	}
 	if c3 := next(); c3.Kind != refstore.ChangeSession || c3.Session != "somehash" || c3.Stripe != refstore.CatalogStripe {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 )
 
@@ -13,6 +15,11 @@ import (
 // fsync — makes them all durable. A caller whose work fails is rolled back to its
 // savepoint alone; a commit that fails fails them all. Alone, a caller gets a plain
 // transaction, so a single writer pays nothing for this.
+//
+// The callers' work runs detached from their cancellation: SQLite answers a cancelled
+// statement by interrupting the connection, and an interrupted write rolls back the whole
+// transaction, with every other caller's work in it. A caller that gives up before its
+// turn is skipped; once its work has started, it completes (or fails) like any other.
 type groupCommit struct {
 	db        *sql.DB
 	reqs      chan *txRequest
@@ -22,7 +29,7 @@ type groupCommit struct {
 
 type txRequest struct {
 	ctx context.Context
-	fn  func(tx *sql.Tx) error
+	fn  func(ctx context.Context, tx *sql.Tx) error
 	err chan error
 }
 
@@ -37,8 +44,8 @@ func newGroupCommit(db *sql.DB) *groupCommit {
 }
 
 // do runs fn in a write transaction shared with concurrent callers and returns once it is
-// committed (or failed).
-func (g *groupCommit) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// committed (or failed). fn gets ctx without its cancellation (its values stay).
+func (g *groupCommit) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	r := &txRequest{ctx: ctx, fn: fn, err: make(chan error, 1)}
 	select {
 	case g.reqs <- r:
@@ -74,6 +81,18 @@ func (g *groupCommit) run() {
 	}
 }
 
+// call runs a caller's work, detached from its cancellation; a panic becomes that
+// caller's error instead of ending the process (the work runs on the group's goroutine,
+// outside any recovery of the caller's).
+func (r *txRequest) call(tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlstore: panic in a write transaction: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return r.fn(context.WithoutCancel(r.ctx), tx)
+}
+
 func (g *groupCommit) commit(group []*txRequest) {
 	errs := make([]error, len(group))
 	finish := func(commitErr error) {
@@ -84,6 +103,17 @@ func (g *groupCommit) commit(group []*txRequest) {
 			r.err <- errs[i]
 		}
 	}
+	// failAll ends a transaction that can no longer be trusted: every caller fails, those
+	// whose work had succeeded with the reason.
+	failAll := func(tx *sql.Tx, err error) {
+		tx.Rollback()
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		finish(nil)
+	}
 	// The transaction is not bound to one caller's context: a caller that gives up must
 	// not take the others' work with it.
 	tx, err := g.db.BeginTx(context.Background(), nil)
@@ -92,7 +122,7 @@ func (g *groupCommit) commit(group []*txRequest) {
 		return
 	}
 	if len(group) == 1 {
-		if errs[0] = group[0].fn(tx); errs[0] != nil {
+		if errs[0] = group[0].call(tx); errs[0] != nil {
 			tx.Rollback()
 			finish(nil)
 			return
@@ -103,29 +133,25 @@ func (g *groupCommit) commit(group []*txRequest) {
 	succeeded := 0
 	for i, r := range group {
 		if err := r.ctx.Err(); err != nil {
-			errs[i] = err
+			errs[i] = err // gave up before its turn: nothing of it ran
 			continue
 		}
 		if _, err := tx.Exec("SAVEPOINT caller"); err != nil {
-			errs[i] = err
-			continue
+			failAll(tx, fmt.Errorf("sqlstore: starting a caller's savepoint: %w", err))
+			return
 		}
-		if errs[i] = r.fn(tx); errs[i] != nil {
+		if errs[i] = r.call(tx); errs[i] != nil {
 			if _, err := tx.Exec("ROLLBACK TO caller"); err != nil {
-				// The transaction cannot be trusted any more: fail the whole group.
-				tx.Rollback()
-				for j := range errs {
-					if errs[j] == nil {
-						errs[j] = err
-					}
-				}
-				finish(nil)
+				failAll(tx, fmt.Errorf("sqlstore: rolling back a failed caller's work (%v): %w", errs[i], err))
 				return
 			}
 		} else {
 			succeeded++
 		}
-		tx.Exec("RELEASE caller")
+		if _, err := tx.Exec("RELEASE caller"); err != nil {
+			failAll(tx, fmt.Errorf("sqlstore: releasing a caller's savepoint: %w", err))
+			return
+		}
 	}
 	if succeeded == 0 {
 		tx.Rollback()

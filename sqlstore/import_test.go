@@ -29,7 +29,7 @@ func testAccountAPIKeys(t *testing.T, s *Store) {
 	}
 	for _, k := range []refstore.APIKey{want[2], want[1], want[0],
 		{ID: "k_o", Hash: "hash-o", Account: "other", UserID: 1, Created: t0}} {
-		if err := s.AddAPIKey(ctx, k); err != nil {
+		if err := s.AddAPIKey(ctx, k, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -41,10 +41,10 @@ func testAccountAPIKeys(t *testing.T, s *Store) {
 	other := openLike(t, s)
 	loadCatalog(t, other)
 	for _, k := range keys {
-		if err := other.AddAPIKey(ctx, k); err != nil {
+		if err := other.AddAPIKey(ctx, k, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := other.AddAPIKey(ctx, k); err != nil {
+		if err := other.AddAPIKey(ctx, k, nil); err != nil {
 			t.Fatalf("restoring a key twice: %v", err)
 		}
 	}
@@ -99,7 +99,7 @@ func testImportAsset(t *testing.T, s *Store) {
 	loadCatalog(t, s)
 	where := addr("fr-CA", "a/b", "shot.png")
 	in := imported(7001, 1001, where, "one")
-	got, prev, err := s.ImportAsset(ctx, in)
+	got, prev, err := s.ImportAsset(ctx, in, nil)
 	if err != nil || prev != nil {
 		t.Fatalf("ImportAsset = %+v, %+v, %v", got, prev, err)
 	}
@@ -111,7 +111,7 @@ func testImportAsset(t *testing.T, s *Store) {
 		t.Fatalf("AssetByID = %+v, %v", byID, err)
 	}
 	// Again: the same row, nothing new.
-	again, prev, err := s.ImportAsset(ctx, in)
+	again, prev, err := s.ImportAsset(ctx, in, nil)
 	if err != nil || !reflect.DeepEqual(again, in) || prev == nil || !reflect.DeepEqual(prev, in) {
 		t.Fatalf("importing again = %+v, previous %+v, %v", again, prev, err)
 	}
@@ -122,7 +122,7 @@ func testImportAsset(t *testing.T, s *Store) {
 	// The same bytes for another asset: the account's blob is used, and the caller's key
 	// is not recorded.
 	dup := imported(7002, 1002, addr("", "", "copy.png"), "one")
-	got, _, err = s.ImportAsset(ctx, dup)
+	got, _, err = s.ImportAsset(ctx, dup, nil)
 	if err != nil || got.BlobKey != in.BlobKey {
 		t.Fatalf("importing known bytes = %+v, %v; want blob %s", got, err, in.BlobKey)
 	}
@@ -132,18 +132,18 @@ func testImportAsset(t *testing.T, s *Store) {
 	// Without a key the bytes must be there already.
 	noKey := imported(7003, 1002, addr("", "", "third.png"), "one")
 	noKey.BlobKey = ""
-	if got, _, err = s.ImportAsset(ctx, noKey); err != nil || got.BlobKey != in.BlobKey {
+	if got, _, err = s.ImportAsset(ctx, noKey, nil); err != nil || got.BlobKey != in.BlobKey {
 		t.Fatalf("importing without a key = %+v, %v", got, err)
 	}
 	missing := imported(7004, 1002, addr("", "", "fourth.png"), "never stored")
 	missing.BlobKey = ""
-	_, _, err = s.ImportAsset(ctx, missing)
+	_, _, err = s.ImportAsset(ctx, missing, nil)
 	wantCode(t, err, refstore.CodeNotFound)
 
 	// The same id again with new bytes, type and dates: replaced in place.
 	v2 := imported(7001, 1001, where, "two!")
 	v2.ContentType, v2.Created, v2.Modified = "image/jpeg", in.Created-1, in.Modified+1
-	got, prev, err = s.ImportAsset(ctx, v2)
+	got, prev, err = s.ImportAsset(ctx, v2, nil)
 	if err != nil || prev == nil || prev.SHA256 != in.SHA256 || got.SHA256 != v2.SHA256 {
 		t.Fatalf("importing a new version = %+v, previous %+v, %v", got, prev, err)
 	}
@@ -152,7 +152,7 @@ func testImportAsset(t *testing.T, s *Store) {
 	}
 	// Another id at the address: the asset there is replaced by the imported one.
 	other := imported(7005, 1001, where, "two!")
-	got, prev, err = s.ImportAsset(ctx, other)
+	got, prev, err = s.ImportAsset(ctx, other, nil)
 	if err != nil || prev == nil || prev.ID != 7001 || got.ID != 7005 {
 		t.Fatalf("importing over another id = %+v, previous %+v, %v", got, prev, err)
 	}
@@ -171,12 +171,12 @@ func testImportAsset(t *testing.T, s *Store) {
 func testImportAssetErrors(t *testing.T, s *Store) {
 	ctx := t.Context()
 	loadCatalog(t, s)
-	if _, _, err := s.ImportAsset(ctx, imported(8001, 1001, addr("en", "", "a.png"), "x")); err != nil {
+	if _, _, err := s.ImportAsset(ctx, imported(8001, 1001, addr("en", "", "a.png"), "x"), nil); err != nil {
 		t.Fatal(err)
 	}
 	check := func(what string, a *refstore.Asset, code refstore.Code) {
 		t.Helper()
-		_, _, err := s.ImportAsset(ctx, a)
+		_, _, err := s.ImportAsset(ctx, a, nil)
 		if refstore.ErrorCode(err) != code {
 			t.Errorf("%s: %v, want %s", what, err, code)
 		}
@@ -229,7 +229,7 @@ func TestSQLiteReadOnly(t *testing.T) {
 	if err := upsert(t, r, refstore.CatalogAccount{ID: "fourth"}); err == nil {
 		t.Fatal("a write through the read-only store succeeded")
 	}
-	if err := r.AddAPIKey(t.Context(), refstore.APIKey{ID: "k", Hash: "h", Account: "acme", UserID: 1, Created: t0}); err == nil {
+	if err := r.AddAPIKey(t.Context(), refstore.APIKey{ID: "k", Hash: "h", Account: "acme", UserID: 1, Created: t0}, nil); err == nil {
 		t.Fatal("AddAPIKey through the read-only store succeeded")
 	}
 	if ids, _ := w.Accounts(t.Context()); len(ids) != 3 {
@@ -303,7 +303,7 @@ func testAccountCatalogConsistent(t *testing.T, s *Store) {
 			err := s.UpsertCatalog(ctx, &refstore.Catalog{Accounts: []refstore.CatalogAccount{{ID: "acme",
 				Projects: []refstore.CatalogProject{{ID: p, Documents: []refstore.CatalogDocument{{ID: p + 10000,
 					Segments: []int64{p + 1010000}}}}},
-				Jobs: []refstore.CatalogJob{{ID: p, ProjectID: p, DocumentIDs: []int64{p + 10000}}}}}}, nil)
+				Jobs: []refstore.CatalogJob{{ID: p, ProjectID: p, DocumentIDs: []int64{p + 10000}}}}}}, nil, nil)
 			if err != nil {
 				done <- err
 				return

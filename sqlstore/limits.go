@@ -50,7 +50,7 @@ func (s *Store) AccountLimits(ctx context.Context) (_ map[string]refstore.Accoun
 func (s *Store) AddRequests(ctx context.Context, window time.Time, counts map[string]int64) (_ map[string]int64, err error) {
 	defer classify(&err)
 	totals := make(map[string]int64, len(counts))
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if s.group == nil {
 			// PostgreSQL: counters need no fsync (a crash loses a second of counts), and
 			// nodes learn each other's counts sooner.
@@ -79,7 +79,7 @@ func (s *Store) AddRequests(ctx context.Context, window time.Time, counts map[st
 // PruneRequests removes the counters of windows that started before before.
 func (s *Store) PruneRequests(ctx context.Context, before time.Time) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM rate_counters WHERE window_start < $1`, before.UnixMilli())
 		return err
 	})

@@ -223,7 +223,7 @@ func (s *Store) Close() error {
 }
 
 // inTx runs fn in a write transaction and commits when it returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if s.group != nil {
 		return s.group.do(ctx, fn)
 	}
@@ -231,7 +231,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -101,6 +101,7 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"DeleteAssets", testDeleteAssets},
 		{"CollectGarbage", testCollectGarbage},
 		{"CollectGarbageGrace", testCollectGarbageGrace},
+		{"UnreferencingWritesMark", testUnreferencingWritesMark},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"DeleteExpiredUploads", testDeleteExpiredUploads},
 		{"AssetSegments", testAssetSegments},
@@ -192,14 +193,14 @@ func loadCatalog(t *testing.T, s *Store) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("the fixture is invalid: %v", err)
 	}
-	if err := s.UpsertCatalog(t.Context(), c, nil); err != nil {
+	if err := s.UpsertCatalog(t.Context(), c, nil, nil); err != nil {
 		t.Fatalf("UpsertCatalog(fixture): %v", err)
 	}
 }
 
 func upsert(t *testing.T, s *Store, a refstore.CatalogAccount) error {
 	t.Helper()
-	return s.UpsertCatalog(t.Context(), &refstore.Catalog{Accounts: []refstore.CatalogAccount{a}}, nil)
+	return s.UpsertCatalog(t.Context(), &refstore.Catalog{Accounts: []refstore.CatalogAccount{a}}, nil, nil)
 }
 
 func wantCode(t *testing.T, err error, code refstore.Code) {
@@ -230,7 +231,7 @@ func upload(t *testing.T, s *Store, account string, user int64, content string, 
 	for _, o := range opts {
 		o(u)
 	}
-	key, err := s.CreateUpload(t.Context(), u)
+	key, err := s.CreateUpload(t.Context(), u, nil)
 	if err != nil {
 		t.Fatalf("CreateUpload: %v", err)
 	}
@@ -340,7 +341,7 @@ func testCatalogRoundTrip(t *testing.T, s *Store) {
 	// API keys given with a catalog are stored but never returned by AccountCatalog.
 	c := &refstore.Catalog{Accounts: []refstore.CatalogAccount{{ID: "acme", Users: []refstore.CatalogUser{{ID: 1, APIKey: "secret"}}}}}
 	key := refstore.APIKey{ID: "k1", Hash: "hash-of-secret", Account: "acme", UserID: 1, Created: t0}
-	if err := s.UpsertCatalog(t.Context(), c, []refstore.APIKey{key}); err != nil {
+	if err := s.UpsertCatalog(t.Context(), c, []refstore.APIKey{key}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if user, err := s.UserByKey(t.Context(), "acme", "hash-of-secret"); err != nil || user != 1 {
@@ -555,7 +556,7 @@ func testCatalogMoves(t *testing.T, s *Store) {
 		t.Fatalf("document 102 after moving: %+v, %v; want project 20 and no rights", acc, err)
 	}
 	// Once emptied, document 100 can move too.
-	if _, err := s.DeleteAssets(t.Context(), "acme", 1001, nil); err != nil {
+	if _, err := s.DeleteAssets(t.Context(), "acme", 1001, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := upsert(t, s, refstore.CatalogAccount{ID: "acme", Projects: []refstore.CatalogProject{
@@ -572,10 +573,10 @@ func testCatalogMoves(t *testing.T, s *Store) {
 func testRemoveEntry(t *testing.T, s *Store) {
 	ctx := t.Context()
 	loadCatalog(t, s)
-	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k2", Hash: "h2", Account: "acme", UserID: 2, Created: t0}); err != nil {
+	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k2", Hash: "h2", Account: "acme", UserID: 2, Created: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateSession(ctx, refstore.Session{Hash: "s2", Account: "acme", UserID: 2, KeyHash: "h2", Created: t0, LastUsed: t0}); err != nil {
+	if err := s.CreateSession(ctx, refstore.Session{Hash: "s2", Account: "acme", UserID: 2, KeyHash: "h2", Created: t0, LastUsed: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
 	u1 := upload(t, s, "acme", 1, "p10")
@@ -597,7 +598,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 	jbs51 := refstore.Scope{Kind: refstore.ScopeStandardJob, ID: 51}
 
 	// A project grant.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProjectGrant, Account: "acme", ID: 10, UserID: 3}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProjectGrant, Account: "acme", ID: 10, UserID: 3}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if acc, _ := access(3, pr10); acc.Rights != 0 {
@@ -607,7 +608,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("user 3's job grant changed: %s", acc.Rights)
 	}
 	// A job grant: the Codyt one of job 50 only.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, Codyt: true, UserID: 2}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, Job: refstore.CodytJob, UserID: 2}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if acc, _ := access(2, jbc50); acc.Rights != 0 {
@@ -617,7 +618,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("user 2 lost the standard job 50 grant: %s", acc.Rights)
 	}
 	// A job: the standard job 50 only; its grants go with it.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJob, Account: "acme", ID: 50}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryJob, Account: "acme", ID: 50}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := access(2, jbs50); refstore.ErrorCode(err) != refstore.CodeScopeNotFound {
@@ -633,7 +634,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		}
 	}
 	// A segment: its assets go.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: 1101}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: 1101}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Segment(ctx, "acme", 1101); refstore.ErrorCode(err) != refstore.CodeSegmentNotFound {
@@ -643,7 +644,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("segment 1101's assets survived: %v", paths(as))
 	}
 	// A document: its segments, assets and job coverage go.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryDocument, Account: "acme", ID: 100}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryDocument, Account: "acme", ID: 100}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Segment(ctx, "acme", 1001); refstore.ErrorCode(err) != refstore.CodeSegmentNotFound {
@@ -653,7 +654,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("job 51 after document 100 went: %v, %v", acc.Documents, err)
 	}
 	// A user: keys, sessions, grants and uploads go.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryUser, Account: "acme", ID: 2}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryUser, Account: "acme", ID: 2}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.UserByKey(ctx, "acme", "h2"); refstore.ErrorCode(err) != refstore.CodeInvalidKey {
@@ -666,7 +667,7 @@ func testRemoveEntry(t *testing.T, s *Store) {
 		t.Fatalf("upload of a removed user: %v", err)
 	}
 	// A project: documents, segments, assets, jobs and grants go; project 20 stays.
-	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProject, Account: "acme", ID: 10}); err != nil {
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryProject, Account: "acme", ID: 10}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := access(1, pr10); refstore.ErrorCode(err) != refstore.CodeScopeNotFound {
@@ -722,19 +723,19 @@ func testRemoveEntryNotFound(t *testing.T, s *Store) {
 		{Kind: refstore.EntryDocument, Account: "acme", ID: 99},
 		{Kind: refstore.EntrySegment, Account: "acme", ID: 99},
 		{Kind: refstore.EntrySegment, Account: "other", ID: 1101}, // acme's
-		{Kind: refstore.EntryJob, Account: "acme", ID: 51, Codyt: true},
+		{Kind: refstore.EntryJob, Account: "acme", ID: 51, Job: refstore.CodytJob},
 		{Kind: refstore.EntryJob, Account: "acme", ID: 60}, // Codyt only
 		{Kind: refstore.EntryProjectGrant, Account: "acme", ID: 10, UserID: 2},
 		{Kind: refstore.EntryProjectGrant, Account: "acme", ID: 20, UserID: 1},
 		{Kind: refstore.EntryJobGrant, Account: "acme", ID: 50, UserID: 3},
-		{Kind: refstore.EntryJobGrant, Account: "acme", ID: 51, Codyt: true, UserID: 3},
+		{Kind: refstore.EntryJobGrant, Account: "acme", ID: 51, Job: refstore.CodytJob, UserID: 3},
 	} {
-		_, err := s.RemoveEntry(t.Context(), e)
+		_, err := s.RemoveEntry(t.Context(), e, nil)
 		if refstore.ErrorCode(err) != refstore.CodeNotFound {
 			t.Errorf("RemoveEntry(%+v) = %v, want %s", e, err, refstore.CodeNotFound)
 		}
 	}
-	if _, err := s.RemoveEntry(t.Context(), refstore.Entry{Kind: 0, Account: "acme", ID: 10}); err == nil {
+	if _, err := s.RemoveEntry(t.Context(), refstore.Entry{Kind: 0, Account: "acme", ID: 10}, nil); err == nil {
 		t.Error("RemoveEntry of kind 0 succeeded")
 	}
 	// Nothing was removed.
@@ -747,10 +748,10 @@ func testRemoveEntryNotFound(t *testing.T, s *Store) {
 func testRemoveAccount(t *testing.T, s *Store) {
 	ctx := t.Context()
 	loadCatalog(t, s)
-	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k1", Hash: "h1", Account: "acme", UserID: 1, Created: t0}); err != nil {
+	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k1", Hash: "h1", Account: "acme", UserID: 1, Created: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateSession(ctx, refstore.Session{Hash: "s1", Account: "acme", UserID: 1, KeyHash: "h1", Created: t0, LastUsed: t0}); err != nil {
+	if err := s.CreateSession(ctx, refstore.Session{Hash: "s1", Account: "acme", UserID: 1, KeyHash: "h1", Created: t0, LastUsed: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
 	u := upload(t, s, "acme", 1, "x")
@@ -759,7 +760,7 @@ func testRemoveAccount(t *testing.T, s *Store) {
 	o := upload(t, s, "other", 1, "x")
 	mustAttach(t, s, o, 1001, addr("", "", "a.png"))
 
-	removed, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryAccount, Account: "acme"})
+	removed, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryAccount, Account: "acme"}, nil)
 	if err != nil {
 		t.Fatalf("removing an account with assets, uploads, keys and sessions: %v", err)
 	}
@@ -801,7 +802,7 @@ func testAPIKeys(t *testing.T, s *Store) {
 	loadCatalog(t, s)
 	k := refstore.APIKey{ID: "k_a", Hash: "hash-a", Account: "acme", UserID: 1, Created: t0}
 	for range 2 {
-		if err := s.AddAPIKey(ctx, k); err != nil {
+		if err := s.AddAPIKey(ctx, k, nil); err != nil {
 			t.Fatalf("AddAPIKey: %v", err)
 		}
 	}
@@ -820,7 +821,7 @@ func testAPIKeys(t *testing.T, s *Store) {
 		{ID: "k_b", Hash: "hash-a", Account: "acme", UserID: 2, Created: t0},
 		{ID: "k_b", Hash: "hash-a", Account: "other", UserID: 1, Created: t0},
 	} {
-		wantCode(t, s.AddAPIKey(ctx, other), refstore.CodeConflict)
+		wantCode(t, s.AddAPIKey(ctx, other, nil), refstore.CodeConflict)
 	}
 	if keys, _ := s.APIKeys(ctx, "acme", 2); len(keys) != 0 {
 		t.Fatalf("user 2 got keys: %+v", keys)
@@ -831,12 +832,12 @@ func testAPIKeys(t *testing.T, s *Store) {
 	_, err = s.UserByKey(ctx, "acme", "nope")
 	wantCode(t, err, refstore.CodeInvalidKey)
 	// Unknown users.
-	wantCode(t, s.AddAPIKey(ctx, refstore.APIKey{ID: "k_c", Hash: "hash-c", Account: "acme", UserID: 99, Created: t0}), refstore.CodeNotFound)
+	wantCode(t, s.AddAPIKey(ctx, refstore.APIKey{ID: "k_c", Hash: "hash-c", Account: "acme", UserID: 99, Created: t0}, nil), refstore.CodeNotFound)
 	_, err = s.APIKeys(ctx, "acme", 99)
 	wantCode(t, err, refstore.CodeNotFound)
 	// A second key, listed after the first.
 	k2 := refstore.APIKey{ID: "k_d", Hash: "hash-d", Account: "acme", UserID: 1, Created: t0.Add(time.Second)}
-	if err := s.AddAPIKey(ctx, k2); err != nil {
+	if err := s.AddAPIKey(ctx, k2, nil); err != nil {
 		t.Fatal(err)
 	}
 	keys, _ = s.APIKeys(ctx, "acme", 1)
@@ -850,14 +851,14 @@ func testAPIKeys(t *testing.T, s *Store) {
 		{Hash: "sa2", Account: "acme", UserID: 1, KeyHash: "hash-a", Created: t0, LastUsed: t0},
 		{Hash: "sd1", Account: "acme", UserID: 1, KeyHash: "hash-d", Created: t0, LastUsed: t0},
 	} {
-		if err := s.CreateSession(ctx, ss); err != nil {
+		if err := s.CreateSession(ctx, ss, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Revoking needs the right user and account.
-	wantCode(t, s.RevokeAPIKey(ctx, "acme", 2, "k_a"), refstore.CodeNotFound)
-	wantCode(t, s.RevokeAPIKey(ctx, "other", 1, "k_a"), refstore.CodeNotFound)
-	if err := s.RevokeAPIKey(ctx, "acme", 1, "k_a"); err != nil {
+	wantCode(t, s.RevokeAPIKey(ctx, "acme", 2, "k_a", nil), refstore.CodeNotFound)
+	wantCode(t, s.RevokeAPIKey(ctx, "other", 1, "k_a", nil), refstore.CodeNotFound)
+	if err := s.RevokeAPIKey(ctx, "acme", 1, "k_a", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, h := range []string{"sa1", "sa2"} {
@@ -870,9 +871,9 @@ func testAPIKeys(t *testing.T, s *Store) {
 	}
 	_, err = s.UserByKey(ctx, "acme", "hash-a")
 	wantCode(t, err, refstore.CodeInvalidKey)
-	wantCode(t, s.RevokeAPIKey(ctx, "acme", 1, "k_a"), refstore.CodeNotFound)
+	wantCode(t, s.RevokeAPIKey(ctx, "acme", 1, "k_a", nil), refstore.CodeNotFound)
 	// Once revoked, the key may be given to someone else.
-	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k_a", Hash: "hash-a", Account: "acme", UserID: 2, Created: t0}); err != nil {
+	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k_a", Hash: "hash-a", Account: "acme", UserID: 2, Created: t0}, nil); err != nil {
 		t.Fatalf("re-adding a revoked key to another user: %v", err)
 	}
 }
@@ -880,12 +881,12 @@ func testAPIKeys(t *testing.T, s *Store) {
 func testSessions(t *testing.T, s *Store) {
 	ctx := t.Context()
 	loadCatalog(t, s)
-	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k", Hash: "kh", Account: "acme", UserID: 2, Created: t0}); err != nil {
+	if err := s.AddAPIKey(ctx, refstore.APIKey{ID: "k", Hash: "kh", Account: "acme", UserID: 2, Created: t0}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ms := func(d time.Duration) time.Time { return t0.Truncate(time.Millisecond).Add(d) }
 	ss := refstore.Session{Hash: "sess", Account: "acme", UserID: 2, KeyHash: "kh", Created: ms(0), LastUsed: ms(0)}
-	if err := s.CreateSession(ctx, ss); err != nil {
+	if err := s.CreateSession(ctx, ss, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Session(ctx, "sess")
@@ -897,7 +898,7 @@ func testSessions(t *testing.T, s *Store) {
 		t.Fatalf("Session = %+v, want %+v", got, ss)
 	}
 	// A session hash is unique.
-	if err := s.CreateSession(ctx, ss); err == nil {
+	if err := s.CreateSession(ctx, ss, nil); err == nil {
 		t.Fatal("the same session was created twice")
 	}
 	_, err = s.Session(ctx, "unknown")
@@ -916,14 +917,13 @@ func testSessions(t *testing.T, s *Store) {
 	if got, _ := s.Session(ctx, "sess"); !got.LastUsed.Equal(ms(10 * time.Minute)) {
 		t.Fatalf("touch moved last use back to %v", got.LastUsed)
 	}
-	if err := s.TouchSession(ctx, "unknown", ms(time.Hour)); err != nil {
-		t.Fatalf("touching an unknown session: %v", err)
-	}
+	// A touch that finds no session says so: the session is gone.
+	wantCode(t, s.TouchSession(ctx, "unknown", ms(time.Hour)), refstore.CodeUnauthorized)
 
 	// Idle sessions: last used strictly before the cut-off go.
 	for i, h := range []string{"idle", "edge", "busy"} {
 		at := ms(time.Duration(i) * time.Minute) // 0, 1, 2 minutes
-		if err := s.CreateSession(ctx, refstore.Session{Hash: h, Account: "acme", UserID: 2, KeyHash: "kh", Created: at, LastUsed: at}); err != nil {
+		if err := s.CreateSession(ctx, refstore.Session{Hash: h, Account: "acme", UserID: 2, KeyHash: "kh", Created: at, LastUsed: at}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -942,12 +942,13 @@ func testSessions(t *testing.T, s *Store) {
 	}
 	// Deleting is idempotent.
 	for range 2 {
-		if err := s.DeleteSession(ctx, "sess"); err != nil {
+		if err := s.DeleteSession(ctx, "sess", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	_, err = s.Session(ctx, "sess")
 	wantCode(t, err, refstore.CodeUnauthorized)
+	wantCode(t, s.TouchSession(ctx, "sess", ms(time.Hour)), refstore.CodeUnauthorized)
 	if _, err := s.Session(ctx, "busy"); err != nil {
 		t.Fatalf("DeleteSession removed another session: %v", err)
 	}
@@ -1109,7 +1110,7 @@ func testUploads(t *testing.T, s *Store) {
 	mine := hex32()
 	second := &refstore.Upload{TokenHash: hex32(), Account: "acme", UserID: 2, Name: "y.txt", Size: first.Size,
 		SHA256: first.SHA256, ContentType: "text/plain", Created: t0, Expires: t0.Add(time.Hour), BlobKey: mine}
-	key, err := s.CreateUpload(ctx, second)
+	key, err := s.CreateUpload(ctx, second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1125,7 +1126,7 @@ func testUploads(t *testing.T, s *Store) {
 	// The same bytes in another account are stored apart.
 	theirs := hex32()
 	key, err = s.CreateUpload(ctx, &refstore.Upload{TokenHash: hex32(), Account: "other", UserID: 1, Name: "z.txt",
-		Size: first.Size, SHA256: first.SHA256, ContentType: "text/plain", Created: t0, Expires: t0.Add(time.Hour), BlobKey: theirs})
+		Size: first.Size, SHA256: first.SHA256, ContentType: "text/plain", Created: t0, Expires: t0.Add(time.Hour), BlobKey: theirs}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1143,7 +1144,7 @@ func testUploads(t *testing.T, s *Store) {
 		}
 	}
 	// A token hash names one upload.
-	if _, err := s.CreateUpload(ctx, second); err == nil {
+	if _, err := s.CreateUpload(ctx, second, nil); err == nil {
 		t.Fatal("an upload was recorded twice under the same token")
 	}
 
@@ -1372,11 +1373,11 @@ func testDeleteAssets(t *testing.T, s *Store) {
 	mustAttach(t, s, u, 1002, addr("", "", "a.png"))
 
 	// One asset, matched exactly.
-	none, err := s.DeleteAssets(ctx, "acme", 1001, &refstore.Address{Name: "A.png"})
+	none, err := s.DeleteAssets(ctx, "acme", 1001, &refstore.Address{Name: "A.png"}, nil)
 	if err != nil || len(none) != 0 {
 		t.Fatalf("deleting a missing asset = %v, %v", paths(none), err)
 	}
-	one, err := s.DeleteAssets(ctx, "acme", 1001, &refstore.Address{Name: "a.png"})
+	one, err := s.DeleteAssets(ctx, "acme", 1001, &refstore.Address{Name: "a.png"}, nil)
 	if err != nil || len(one) != 1 || one[0].ID != a.ID || one[0].BlobKey != u.BlobKey || one[0].ProjectID != 10 {
 		t.Fatalf("DeleteAssets(one) = %+v, %v", one, err)
 	}
@@ -1384,11 +1385,11 @@ func testDeleteAssets(t *testing.T, s *Store) {
 		t.Fatalf("after deleting one: %v", got)
 	}
 	// Another account's segment with the same id is not reached.
-	if got, err := s.DeleteAssets(ctx, "other", 1001, nil); err != nil || len(got) != 0 {
+	if got, err := s.DeleteAssets(ctx, "other", 1001, nil, nil); err != nil || len(got) != 0 {
 		t.Fatalf("DeleteAssets(other) = %v, %v", paths(got), err)
 	}
 	// All of a segment, every locale.
-	all, err := s.DeleteAssets(ctx, "acme", 1001, nil)
+	all, err := s.DeleteAssets(ctx, "acme", 1001, nil, nil)
 	if err != nil || !slices.Equal(paths(all), []string{"1001:en/a.png", "1001:fr/x/y/a.png"}) {
 		t.Fatalf("DeleteAssets(all) = %v, %v", paths(all), err)
 	}
@@ -1398,11 +1399,11 @@ func testDeleteAssets(t *testing.T, s *Store) {
 	if got := listAssets(t, s, "acme", 1002); len(got) != 1 {
 		t.Fatalf("segment 1002 lost its asset: %v", paths(got))
 	}
-	again, err := s.DeleteAssets(ctx, "acme", 1001, nil)
+	again, err := s.DeleteAssets(ctx, "acme", 1001, nil, nil)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("deleting an empty segment = %v, %v", paths(again), err)
 	}
-	if _, err := s.DeleteAssets(ctx, "acme", 9999, nil); err != nil {
+	if _, err := s.DeleteAssets(ctx, "acme", 9999, nil, nil); err != nil {
 		t.Fatalf("deleting the assets of an unknown segment: %v", err)
 	}
 	// A deleted address can be used again, by a new asset.
@@ -1430,7 +1431,31 @@ func testCollectGarbage(t *testing.T, s *Store) {
 	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteAssets(ctx, "acme", 1002, nil); err != nil {
+	if _, err := s.DeleteAssets(ctx, "acme", 1002, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The writes that left blobs unreferenced marked them, and only them.
+	marked := map[string]bool{}
+	if err := s.BlobRecords(ctx, func(r refstore.BlobRecord) error {
+		marked[r.Account+"/"+r.Key] = !r.GarbageSince.IsZero()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []refstore.BlobRef{{Account: "acme", Key: orphan.BlobKey}, {Account: "acme", Key: deleted.BlobKey},
+		{Account: "other", Key: theirs.BlobKey}} {
+		if !marked[ref.Account+"/"+ref.Key] {
+			t.Errorf("blob %v lost its last reference but is not marked", ref)
+		}
+	}
+	for _, ref := range []refstore.BlobRef{{Account: "acme", Key: attached.BlobKey}, {Account: "acme", Key: pending.BlobKey}} {
+		if marked[ref.Account+"/"+ref.Key] {
+			t.Errorf("referenced blob %v is marked", ref)
+		}
+	}
+	// Blobs that earlier versions left unreferenced and unmarked: found by candidates or a
+	// full scan.
+	if _, err := s.write.ExecContext(ctx, `UPDATE blobs SET garbage_since = NULL`); err != nil {
 		t.Fatal(err)
 	}
 	// Candidates: only those named, and only when unreferenced.
@@ -1638,7 +1663,7 @@ func testConcurrentWrites(t *testing.T, s *Store) {
 			// attach that must fail (an unknown file token).
 			u := &refstore.Upload{TokenHash: hex32(), Account: "acme", UserID: 1, Name: "x.png", Size: int64(len("shared")),
 				SHA256: sha("shared"), ContentType: "image/png", Created: t0, Expires: t0.Add(24 * time.Hour), BlobKey: hex32()}
-			key, err := s.CreateUpload(ctx, u)
+			key, err := s.CreateUpload(ctx, u, nil)
 			if err != nil {
 				errs[i] = err
 				return
@@ -1677,5 +1702,87 @@ func testConcurrentWrites(t *testing.T, s *Store) {
 		if !strings.HasPrefix(a.Name, "f") || a.BlobKey != shared.BlobKey {
 			t.Fatalf("unexpected asset %+v", a)
 		}
+	}
+}
+
+// garbageMarks returns, by content label's SHA-256, whether each of acme's blobs is marked.
+func garbageMarks(t *testing.T, s *Store) map[string]bool {
+	t.Helper()
+	marks := map[string]bool{}
+	if err := s.BlobRecords(t.Context(), func(r refstore.BlobRecord) error {
+		if r.Account == "acme" {
+			marks[r.SHA256] = !r.GarbageSince.IsZero()
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return marks
+}
+
+// Every write that takes a blob's last reference away marks the blob in its own
+// transaction, so that no crash or stop between the commit and a collection can leave an
+// unreferenced blob unmarked (only a full scan would find it): an overwrite with other
+// bytes, an import that replaces an asset, the removal of a catalog entry that cascades to
+// assets or uploads.
+func testUnreferencingWritesMark(t *testing.T, s *Store) {
+	ctx := t.Context()
+	loadCatalog(t, s)
+	want := func(when string, marked map[string]bool) {
+		t.Helper()
+		got := garbageMarks(t, s)
+		for label, m := range marked {
+			if got[sha(label)] != m {
+				t.Errorf("%s: blob of %q marked %t, want %t", when, label, got[sha(label)], m)
+			}
+		}
+	}
+	first := upload(t, s, "acme", 1, "first", expires(t0.Add(time.Minute)))
+	mustAttach(t, s, first, 1001, addr("", "", "a.png"))
+	upload(t, s, "acme", 1, "second", expires(t0.Add(time.Minute)))
+	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	want("after the uploads expired", map[string]bool{"first": false, "second": true})
+
+	third := upload(t, s, "acme", 1, "third")
+	mustAttach(t, s, third, 1001, addr("", "", "a.png")) // overwrites first
+	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	want("after an overwrite", map[string]bool{"first": true, "third": false})
+
+	if _, _, err := s.ImportAsset(ctx, imported(7001, 1001, addr("", "", "a.png"), "fourth"), nil); err != nil {
+		t.Fatal(err)
+	}
+	want("after an import replaced the asset", map[string]bool{"third": true, "fourth": false})
+
+	mustAttach(t, s, upload(t, s, "acme", 1, "fifth", expires(t0.Add(time.Minute))), 1002, addr("", "", "b.png"))
+	if _, err := s.DeleteExpiredUploads(ctx, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	want("while an asset holds it", map[string]bool{"fifth": false})
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntrySegment, Account: "acme", ID: 1002}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want("after the segment's removal", map[string]bool{"fourth": false, "fifth": true})
+
+	upload(t, s, "acme", 3, "sixth")
+	if _, err := s.RemoveEntry(ctx, refstore.Entry{Kind: refstore.EntryUser, Account: "acme", ID: 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want("after the uploader's removal", map[string]bool{"fourth": false, "sixth": true})
+
+	if _, err := s.DeleteAssets(ctx, "acme", 1001, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	want("after the last asset's deletion", map[string]bool{"fourth": true})
+	// A purge takes them all once their grace has passed, without candidates.
+	refs, err := s.CollectGarbage(ctx, []refstore.ContentID{}, time.Now(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 6 || len(garbageMarks(t, s)) != 0 {
+		t.Fatalf("the purge removed %v; left %v", blobKeys(refs), garbageMarks(t, s))
 	}
 }

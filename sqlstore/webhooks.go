@@ -56,7 +56,7 @@ func splitEvents(s string) []refstore.EventType {
 // CreateWebhook stores an endpoint; CodeNotFound when the account does not exist.
 func (s *Store) CreateWebhook(ctx context.Context, e refstore.WebhookEndpoint) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if found, err := exists(ctx, tx, `SELECT 1 FROM accounts WHERE id = $1`, e.Account); err != nil {
 			return err
 		} else if !found {
@@ -89,7 +89,7 @@ func (s *Store) Webhooks(ctx context.Context, account string) (_ []refstore.Webh
 // DeleteWebhook removes an endpoint with its deliveries.
 func (s *Store) DeleteWebhook(ctx context.Context, account, id string) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE account_id = $1 AND id = $2`, account, id)
 		if err != nil {
 			return err
@@ -193,7 +193,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, limit int, l
 	}
 	token := randomID("l_")
 	var out []refstore.ClaimedDelivery
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		out = out[:0]
 		var ids []any
 		err := scanAll(ctx, tx, `SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt <= $1
@@ -234,7 +234,7 @@ func (s *Store) CompleteDelivery(ctx context.Context, d refstore.ClaimedDelivery
 	if r.State == refstore.DeliveryPending {
 		next = millis(r.Next)
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = $3, attempts = attempts + 1,
 			next_attempt = $4, lease = '', lease_until = 0, last_status = $5, last_error = $6, delivered_at = $7
 			WHERE id = $1 AND lease = $2`, d.ID, d.Lease, string(r.State), next, r.Status, truncateText(r.Err, 500), delivered)
@@ -285,7 +285,7 @@ func (s *Store) Deliveries(ctx context.Context, f refstore.DeliveryFilter) (_ []
 // ReplayDelivery makes a delivery pending and due at now, keeping its event (and id).
 func (s *Store) ReplayDelivery(ctx context.Context, account, id string, now time.Time) (err error) {
 	defer classify(&err)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'pending', next_attempt = $3,
 			lease = '', lease_until = 0 WHERE account_id = $1 AND id = $2`, account, id, millis(now))
 		if err != nil {
@@ -317,7 +317,7 @@ func (s *Store) WebhookBacklog(ctx context.Context, now time.Time) (pending int6
 func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (_ int64, err error) {
 	defer classify(&err)
 	var n int64
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created < $1`, millis(before))
 		if err == nil {
 			n, err = res.RowsAffected()

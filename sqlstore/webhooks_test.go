@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"path/filepath"
@@ -29,7 +30,7 @@ func webhookEvent(id string, typ refstore.EventType, account string, at time.Tim
 func enqueue(t *testing.T, s *Store, events ...refstore.Event) int {
 	t.Helper()
 	var n int
-	if err := s.inTx(t.Context(), func(tx *sql.Tx) error {
+	if err := s.inTx(t.Context(), func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		n, err = enqueueEvents(t.Context(), tx, events)
 		return err

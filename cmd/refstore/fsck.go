@@ -9,8 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/refstore/refstore"
 	"github.com/refstore/refstore/filestore"
-	"github.com/refstore/refstore/service"
+	"github.com/refstore/refstore/fsck"
 )
 
 // exitError ends the process with a status of its own.
@@ -76,9 +77,9 @@ only when no node uses the data directory).`,
 		if err != nil {
 			return &exitError{2, err}
 		}
-		cfg := service.FsckConfig{Repair: repair, Quick: quick, Exclusive: exclusive, OrphanGrace: orphanGrace,
+		cfg := fsck.Config{Repair: repair, Quick: quick, Exclusive: exclusive, OrphanGrace: orphanGrace,
 			ExpiredGrace: expiredGrace, DeleteGrace: st.deleteGrace(deleteGrace)}
-		rep, err := service.Fsck(ctx, st.meta, st.blobs, cfg)
+		rep, err := fsck.Run(ctx, fsck.Stores{Meta: st.meta, Blobs: st.blobs, Caps: refstore.BlobCapabilitiesOf(st.blobs)}, cfg)
 		for _, p := range rep.Problems {
 			fmt.Println(p.String())
 		}

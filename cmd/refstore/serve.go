@@ -21,7 +21,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/refstore/refstore"
 	refhttp "github.com/refstore/refstore/http"
+	"github.com/refstore/refstore/metacache"
 	"github.com/refstore/refstore/service"
 	"github.com/refstore/refstore/sqlstore"
 )
@@ -153,11 +155,16 @@ func serve(ctx context.Context, c serveConfig) error {
 	}
 	defer st.Close()
 	logTightened(st, log)
-	svc := service.New(st.meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
+	// The cache of what requests read: alone on the metadata (the embedded default) it sees
+	// every change; on a shared store the change feed keeps it coherent.
+	metaCaps := refstore.MetaCapabilitiesOf(st.meta)
+	meta := metacache.New(st.meta, metacache.Options{Exclusive: c.stores.embedded(), Feed: metaCaps.Feed})
+	svc := service.New(meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
 		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace,
-		ExclusiveMetadata: c.stores.embedded(), ChangeFeed: st.meta.Feed(), BlobCacheSize: blobCacheSize(c),
+		ExclusiveMetadata: c.stores.embedded(), BlobCacheSize: blobCacheSize(c),
 		AuditRetention: c.auditKeep, RateLimit: c.rateLimit, RateWindow: c.rateWindow,
 		MaxUploadsPerKey: c.uploadsPerKey}, log)
+	log.Info("capabilities", "stores", capabilities(metaCaps, st, c))
 	if err := recoverUnclean(ctx, svc, st, c.orphanGrace, log); err != nil {
 		return err
 	}
@@ -201,7 +208,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	defer stopSweeper()
 	var background sync.WaitGroup
 	background.Go(func() { svc.RunSweepers(sweepCtx, c.sweepInterval, c.orphanSweep) })
-	background.Go(func() { svc.RunChangeFeed(sweepCtx) })
+	background.Go(func() { meta.Run(sweepCtx) })
 	background.Go(func() { svc.RunLimits(sweepCtx) })
 
 	sigs := make(chan os.Signal, 2)
@@ -296,6 +303,24 @@ func recoverUnclean(ctx context.Context, svc *service.Service, st *stores, orpha
 		"links_placed", rep.Mirror.Placed, "files_removed", rep.Mirror.Removed, "blobs_missing", rep.Mirror.Missing,
 		"took", rep.Duration)
 	return nil
+}
+
+// capabilities says, once at start, what the stores can do besides their interfaces and
+// how the metadata is cached: "cache=exclusive change-feed=no check=yes mirror=yes …".
+func capabilities(metaCaps refstore.MetaCapabilities, st *stores, c serveConfig) string {
+	cache := "no"
+	switch {
+	case c.stores.embedded():
+		cache = "exclusive"
+	case metaCaps.Feed != nil:
+		cache = "change-feed"
+	}
+	presign := "no"
+	if c.presign > 0 && st.s3 {
+		presign = "yes"
+	}
+	return "cache=" + cache + " " + metaCaps.String() + " " +
+		refstore.BlobCapabilitiesOf(st.blobs).String() + " presign=" + presign
 }
 
 // logTightened says what opening the data directory did to the modes an older refstore

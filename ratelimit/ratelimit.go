@@ -1,15 +1,44 @@
-package service
+// Package ratelimit keeps the limits that protect the service from its callers: requests
+// per API key and window (counted across nodes through the metadata store), uploads of one
+// API key in progress at once on a node, and the serialisation of an account's quota
+// checks with their commits.
+package ratelimit
 
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/internal/keylock"
 )
+
+// Store is what the limits need of the metadata store.
+type Store interface {
+	refstore.LimitStore
+	// ContentBlob tells whether an account already holds some bytes (they count once).
+	ContentBlob(ctx context.Context, c refstore.ContentID) (key string, size int64, ok bool, err error)
+}
+
+// Config sets the limits.
+type Config struct {
+	// RateLimit is how many requests each API key may make per Window; 0: no limit
+	// (accounts may set their own in the catalog).
+	RateLimit int64
+	Window    time.Duration // default 1 h
+	// MaxUploadsPerKey caps the uploads of one API key in progress at once on a node; 0:
+	// no cap.
+	MaxUploadsPerKey int
+	// Shared says other nodes count requests in the same store (a shared metadata store):
+	// a key past half its limit is then counted in the store request by request. Alone,
+	// a node counts exactly in memory.
+	Shared bool
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
 
 // Rate limiting counts requests per API key (sessions opened with the same key share the
 // count) in fixed windows aligned on the window length (whole hours by default). Each node
@@ -31,9 +60,14 @@ const (
 	uploadRetry = 2 * time.Second
 )
 
-// limits is the state of rate limiting, of the cap on concurrent uploads and of the
-// accounts' limits from the catalog.
-type limits struct {
+// Limiter is the state of rate limiting, of the cap on concurrent uploads, of the
+// accounts' limits from the catalog and of the quota locks.
+type Limiter struct {
+	store Store
+	cfg   Config
+	log   *slog.Logger
+	now   func() time.Time
+
 	mu       sync.Mutex
 	start    time.Time        // start of the current window
 	known    map[string]int64 // totals the store returned in this window, by key hash
@@ -53,7 +87,7 @@ type limits struct {
 
 	// quotaLocks serialise, per account, the quota check of an upload with its commit, so
 	// that uploads racing on one node cannot pass the check together.
-	quotaLocks [64]sync.Mutex
+	quotaLocks keylock.Set
 }
 
 type accountLimits struct {
@@ -61,20 +95,26 @@ type accountLimits struct {
 	loaded    time.Time
 }
 
-func newLimits() *limits {
-	return &limits{known: map[string]int64{}, sending: map[string]int64{}, pending: map[string]int64{},
-		flush: make(chan struct{}, 1), uploads: map[string]int{}}
+// New returns a limiter counting in store.
+func New(store Store, cfg Config, log *slog.Logger) *Limiter {
+	if cfg.Window <= 0 {
+		cfg.Window = time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Limiter{store: store, cfg: cfg, log: log, now: cfg.Now, known: map[string]int64{},
+		sending: map[string]int64{}, pending: map[string]int64{}, flush: make(chan struct{}, 1), uploads: map[string]int{}}
 }
 
-// limitsChanged says the catalog changed: the accounts' limits are read again.
-func (s *Service) limitsChanged() { s.limits.stale.Store(true) }
+// CatalogChanged says the catalog changed: the accounts' limits are read again.
+func (l *Limiter) CatalogChanged() { l.stale.Store(true) }
 
 // accountLimit returns the limits an account's catalog entry sets, reading them again when
 // they changed or grew old. While one request reads them, others use the previous ones.
-func (s *Service) accountLimit(ctx context.Context, account string) (refstore.AccountLimit, error) {
-	l := s.limits
+func (l *Limiter) accountLimit(ctx context.Context, account string) (refstore.AccountLimit, error) {
 	cur := l.accounts.Load()
-	if cur == nil || l.stale.Load() || s.now().Sub(cur.loaded) > limitsMaxAge {
+	if cur == nil || l.stale.Load() || l.now().Sub(cur.loaded) > limitsMaxAge {
 		if cur == nil {
 			l.loading.Lock() // nothing to use meanwhile
 		} else if !l.loading.TryLock() {
@@ -85,16 +125,16 @@ func (s *Service) accountLimit(ctx context.Context, account string) (refstore.Ac
 			cur = latest // another request just read them
 		} else {
 			l.stale.Store(false)
-			m, err := s.meta.AccountLimits(ctx)
+			m, err := l.store.AccountLimits(ctx)
 			if err != nil {
 				l.stale.Store(true)
 				if cur == nil {
 					return refstore.AccountLimit{}, err
 				}
-				s.log.Warn("reading the accounts' limits failed; using the previous ones", "err", err)
+				l.log.Warn("reading the accounts' limits failed; using the previous ones", "err", err)
 				return cur.byAccount[account], nil
 			}
-			cur = &accountLimits{byAccount: m, loaded: s.now()}
+			cur = &accountLimits{byAccount: m, loaded: l.now()}
 			l.accounts.Store(cur)
 		}
 	}
@@ -102,8 +142,8 @@ func (s *Service) accountLimit(ctx context.Context, account string) (refstore.Ac
 }
 
 // rateLimit is the number of requests per window an account's keys may make; 0: no limit.
-func (s *Service) rateLimit(ctx context.Context, account string) (int64, error) {
-	a, err := s.accountLimit(ctx, account)
+func (l *Limiter) rateLimit(ctx context.Context, account string) (int64, error) {
+	a, err := l.accountLimit(ctx, account)
 	switch {
 	case err != nil:
 		return 0, err
@@ -112,39 +152,36 @@ func (s *Service) rateLimit(ctx context.Context, account string) (int64, error) 
 	case a.RateLimit > 0:
 		return a.RateLimit, nil
 	}
-	return s.cfg.RateLimit, nil
+	return l.cfg.RateLimit, nil
 }
 
 // Admit counts an authenticated request against the rate limit of its API key, and
 // refuses it (ThrottledError, 429) when the key has used up its window. Refused requests
 // are not counted, except on a shared store past half the limit, where a request is
 // counted before it is checked (the key is then over its limit anyway).
-func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
-	limit, err := s.rateLimit(ctx, p.Account)
+func (l *Limiter) Admit(ctx context.Context, p refstore.Principal) error {
+	limit, err := l.rateLimit(ctx, p.Account)
 	if err != nil || limit <= 0 {
 		return err
 	}
-	key := p.KeyHash
-	if key == "" {
-		key = p.SessionHash
-	}
-	l := s.limits
-	now := s.now()
+	key := keyOf(p)
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.roll(now, s.cfg.RateWindow)
+	l.roll(now, l.cfg.Window)
+	window := l.start // this request's window: now's, or a later one another request began
 	if _, seen := l.known[key]; !seen {
 		// The key's first request in this window here: its count so far (before a
 		// restart, or on other nodes) is in the store. When the store fails, the count
 		// starts here, and the next flush brings the store's total.
-		if _, ok := s.addNow(ctx, key, 0); !ok {
+		if _, ok := l.addNow(ctx, key, 0); !ok {
 			if _, seen := l.known[key]; !seen {
 				l.known[key] = 0 // not asked again in this window
 			}
 		}
 	}
 	count := l.count(key)
-	if count < limit && !s.cfg.ExclusiveMetadata && 2*(count+1) >= limit {
+	if count < limit && l.cfg.Shared && 2*(count+1) >= limit {
 		// Past half its limit, a key is counted in the shared store at once (with what
 		// this node had not flushed yet), so that nodes cannot pass the limit together.
 		// What is on its way stays in the count the key's other requests here see.
@@ -152,8 +189,8 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 		delete(l.pending, key)
 		l.npending -= int(moved)
 		l.sending[key] += moved + 1
-		total, ok := s.addNow(ctx, key, moved+1)
-		if !l.start.Equal(now.Truncate(s.cfg.RateWindow)) {
+		total, ok := l.addNow(ctx, key, moved+1)
+		if !l.start.Equal(window) {
 			return nil // the window ended meanwhile: this request belonged to the last one
 		}
 		if l.sending[key] -= moved + 1; l.sending[key] == 0 {
@@ -163,7 +200,7 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 			// The store's total includes this request, and what every node added before
 			// it; what this node counted but has not added yet comes on top.
 			if total+l.inflight[key]+l.pending[key] > limit {
-				return s.throttled(now, limit)
+				return l.throttled(now, limit)
 			}
 			return nil
 		}
@@ -172,7 +209,7 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 		count = l.count(key)
 	}
 	if count >= limit {
-		return s.throttled(now, limit)
+		return l.throttled(now, limit)
 	}
 	l.pending[key]++
 	if l.npending++; l.npending >= flushBatch {
@@ -184,28 +221,27 @@ func (s *Service) Admit(ctx context.Context, p refstore.Principal) error {
 	return nil
 }
 
-func (s *Service) throttled(now time.Time, limit int64) error {
-	return refstore.Throttled(s.limits.start.Add(s.cfg.RateWindow).Sub(now),
-		"Requests throttled. Maximum allowed %d per %s.", limit, formatWindow(s.cfg.RateWindow))
+func (l *Limiter) throttled(now time.Time, limit int64) error {
+	return refstore.Throttled(l.start.Add(l.cfg.Window).Sub(now),
+		"Requests throttled. Maximum allowed %d per %s.", limit, formatWindow(l.cfg.Window))
 }
 
 // count is what a key has used of its window, as far as this node knows.
-func (l *limits) count(key string) int64 {
+func (l *Limiter) count(key string) int64 {
 	return l.known[key] + l.inflight[key] + l.sending[key] + l.pending[key]
 }
 
 // addNow adds n requests of a key to the store at once and returns its total, releasing
 // l.mu meanwhile. It reports whether the total was taken.
-func (s *Service) addNow(ctx context.Context, key string, n int64) (int64, bool) {
-	l := s.limits
+func (l *Limiter) addNow(ctx context.Context, key string, n int64) (int64, bool) {
 	start := l.start
 	l.mu.Unlock()
-	totals, err := s.meta.AddRequests(ctx, start, map[string]int64{key: n})
+	totals, err := l.store.AddRequests(ctx, start, map[string]int64{key: n})
 	l.mu.Lock()
 	if err != nil {
 		if now := time.Now().UnixNano(); now-l.warned.Load() > int64(10*time.Second) {
 			l.warned.Store(now)
-			s.log.Warn("updating a request counter failed; counting in memory", "err", err)
+			l.log.Warn("updating a request counter failed; counting in memory", "err", err)
 		}
 		return 0, false
 	}
@@ -217,9 +253,12 @@ func (s *Service) addNow(ctx context.Context, key string, n int64) (int64, bool)
 }
 
 // roll starts a new window when now is past the current one. What was not yet flushed
-// belongs to the window that ended, and is dropped.
-func (l *limits) roll(now time.Time, window time.Duration) {
-	if start := now.Truncate(window); !start.Equal(l.start) {
+// belongs to the window that ended, and is dropped. Windows only move forward: a request
+// that read the clock before a boundary and takes the lock after another began the next
+// window counts in that one (bringing the older window back would drop what is pending in
+// the newer one).
+func (l *Limiter) roll(now time.Time, window time.Duration) {
+	if start := now.Truncate(window); start.After(l.start) {
 		l.start = start
 		l.known, l.inflight, l.pending, l.npending = map[string]int64{}, nil, map[string]int64{}, 0
 		l.sending = map[string]int64{}
@@ -236,10 +275,9 @@ func formatWindow(d time.Duration) string {
 	return s
 }
 
-// FlushRequests adds the requests counted here to the store's counters, and takes the
+// Flush adds the requests counted here to the store's counters, and takes the
 // cluster-wide totals the store returns.
-func (s *Service) FlushRequests(ctx context.Context) error {
-	l := s.limits
+func (l *Limiter) Flush(ctx context.Context) error {
 	l.mu.Lock()
 	if l.npending == 0 {
 		l.mu.Unlock()
@@ -249,7 +287,7 @@ func (s *Service) FlushRequests(ctx context.Context) error {
 	l.inflight, l.pending, l.npending = batch, map[string]int64{}, 0
 	l.mu.Unlock()
 
-	totals, err := s.meta.AddRequests(ctx, start, batch)
+	totals, err := l.store.AddRequests(ctx, start, batch)
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -270,9 +308,9 @@ func (s *Service) FlushRequests(ctx context.Context) error {
 	return nil
 }
 
-// RunLimits flushes the request counters every flushInterval, or sooner when many
-// requests were counted, until ctx ends; then once more.
-func (s *Service) RunLimits(ctx context.Context) {
+// Run flushes the request counters every flushInterval, or sooner when many requests
+// were counted, until ctx ends; then once more.
+func (l *Limiter) Run(ctx context.Context) {
 	t := time.NewTicker(flushInterval)
 	defer t.Stop()
 	for {
@@ -280,36 +318,32 @@ func (s *Service) RunLimits(ctx context.Context) {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if err := s.FlushRequests(fctx); err != nil {
-				s.log.Warn("flushing request counters failed", "err", err)
+			if err := l.Flush(fctx); err != nil {
+				l.log.Warn("flushing request counters failed", "err", err)
 			}
 			return
 		case <-t.C:
-		case <-s.limits.flush:
+		case <-l.flush:
 		}
-		if err := s.FlushRequests(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("flushing request counters failed; retrying", "err", err)
+		if err := l.Flush(ctx); err != nil && ctx.Err() == nil {
+			l.log.Warn("flushing request counters failed; retrying", "err", err)
 		}
 	}
 }
 
-// pruneRequests removes the counters of windows that ended.
-func (s *Service) pruneRequests(ctx context.Context) error {
-	return s.meta.PruneRequests(ctx, s.now().Truncate(s.cfg.RateWindow).Add(-s.cfg.RateWindow))
+// Prune removes the counters of windows that ended (the sweeper calls it).
+func (l *Limiter) Prune(ctx context.Context) error {
+	return l.store.PruneRequests(ctx, l.now().Truncate(l.cfg.Window).Add(-l.cfg.Window))
 }
 
-// beginUpload counts an upload of an API key against the cap on concurrent uploads (per
+// BeginUpload counts an upload of an API key against the cap on concurrent uploads (per
 // node), and returns what ends it.
-func (s *Service) beginUpload(p refstore.Principal) (end func(), err error) {
-	max := s.cfg.MaxUploadsPerKey
+func (l *Limiter) BeginUpload(p refstore.Principal) (end func(), err error) {
+	max := l.cfg.MaxUploadsPerKey
 	if max <= 0 {
 		return func() {}, nil
 	}
-	key := p.KeyHash
-	if key == "" {
-		key = p.SessionHash
-	}
-	l := s.limits
+	key := keyOf(p)
 	l.uploadsMu.Lock()
 	defer l.uploadsMu.Unlock()
 	if l.uploads[key] >= max {
@@ -325,28 +359,24 @@ func (s *Service) beginUpload(p refstore.Principal) (end func(), err error) {
 	}, nil
 }
 
-// lockQuota serialises the quota checks and commits of an account's uploads on this node;
+// LockQuota serialises the quota checks and commits of an account's uploads on this node;
 // it does nothing for accounts without a quota.
-func (s *Service) lockQuota(ctx context.Context, account string) (quota int64, unlock func(), err error) {
-	a, err := s.accountLimit(ctx, account)
+func (l *Limiter) LockQuota(ctx context.Context, account string) (quota int64, unlock func(), err error) {
+	a, err := l.accountLimit(ctx, account)
 	if err != nil || a.QuotaBytes <= 0 {
 		return 0, func() {}, err
 	}
-	h := fnv.New32a()
-	h.Write([]byte(account))
-	mu := &s.limits.quotaLocks[h.Sum32()%uint32(len(s.limits.quotaLocks))]
-	mu.Lock()
-	return a.QuotaBytes, mu.Unlock, nil
+	return a.QuotaBytes, l.quotaLocks.LockString(account), nil
 }
 
-// checkQuota refuses new bytes that would take an account over its quota. Bytes the
+// CheckQuota refuses new bytes that would take an account over its quota. Bytes the
 // account already holds add nothing (they are stored once); so do bytes it let go of less
 // than the delete grace ago, which are still stored and come back to life.
-func (s *Service) checkQuota(ctx context.Context, account, sha string, size int64) error {
-	if _, _, held, err := s.meta.ContentBlob(ctx, refstore.ContentID{Account: account, SHA256: sha}); err != nil || held {
+func (l *Limiter) CheckQuota(ctx context.Context, account, sha string, size int64) error {
+	if _, _, held, err := l.store.ContentBlob(ctx, refstore.ContentID{Account: account, SHA256: sha}); err != nil || held {
 		return err
 	}
-	u, err := s.meta.AccountUsage(ctx, account)
+	u, err := l.store.AccountUsage(ctx, account)
 	if err != nil {
 		return err
 	}
@@ -358,7 +388,11 @@ func (s *Service) checkQuota(ctx context.Context, account, sha string, size int6
 	return nil
 }
 
-// AccountUsage returns what an account stores and its quota.
-func (s *Service) AccountUsage(ctx context.Context, account string) (refstore.Usage, error) {
-	return s.meta.AccountUsage(ctx, account)
+// keyOf is what a caller's requests are counted under: its API key, or its session when
+// the key is unknown.
+func keyOf(p refstore.Principal) string {
+	if p.KeyHash != "" {
+		return p.KeyHash
+	}
+	return p.SessionHash
 }

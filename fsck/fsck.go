@@ -1,4 +1,7 @@
-package service
+// Package fsck checks the metadata against the stored bytes, and repairs what can be
+// repaired without losing data (refstore fsck). It works on the stores directly, never
+// through the service: it runs next to live servers, or alone on stopped ones.
+package fsck
 
 import (
 	"context"
@@ -14,14 +17,26 @@ import (
 	"github.com/refstore/refstore"
 )
 
-// FsckMeta is what fsck needs of the metadata store.
-type FsckMeta interface {
-	refstore.MetaStore
+// Meta is what fsck needs of the metadata store: its records, and the few writes of a
+// repair.
+type Meta interface {
 	refstore.MetaChecker
+	refstore.AssetSource
+	BlobKnown(ctx context.Context, ref refstore.BlobRef) (bool, error)
+	DeleteExpiredUploads(ctx context.Context, now time.Time) ([]refstore.ContentID, error)
+	CollectGarbage(ctx context.Context, candidates []refstore.ContentID, now time.Time, grace time.Duration) ([]refstore.BlobRef, error)
 }
 
-// FsckConfig configures Fsck.
-type FsckConfig struct {
+// Stores are what fsck compares: the metadata, the bytes, and what the blob store can do
+// (resolved once by the caller, refstore.BlobCapabilitiesOf).
+type Stores struct {
+	Meta  Meta
+	Blobs refstore.BlobStore
+	Caps  refstore.BlobCapabilities
+}
+
+// Config configures Run.
+type Config struct {
 	// Repair fixes what can be fixed without losing data.
 	Repair bool
 	// Quick compares sizes only: blobs are not read and hashed.
@@ -41,21 +56,21 @@ type FsckConfig struct {
 
 // Problem kinds, as fsck prints them.
 const (
-	FsckMissingBlob    = "missing-blob"    // metadata names bytes that are gone
-	FsckSizeMismatch   = "size-mismatch"   // the stored bytes have another size
-	FsckHashMismatch   = "hash-mismatch"   // the stored bytes have another SHA-256
-	FsckOrphanBlob     = "orphan-blob"     // bytes no metadata names
-	FsckExpiredUpload  = "expired-upload"  // a file token long expired, still recorded
-	FsckTmpLeftover    = "tmp-leftover"    // a file an interrupted write left in tmp/
-	FsckStaleMultipart = "stale-multipart" // S3 multipart uploads a dead node left
-	FsckTreeMissing    = "tree-missing"    // an asset has no file in the tree
-	FsckTreeNotLinked  = "tree-not-linked" // the tree's file is not a link to the asset's blob
-	FsckTreeStray      = "tree-stray"      // a file of the tree no asset accounts for
-	FsckUnclean        = "unclean-shutdown"
+	MissingBlob    = "missing-blob"    // metadata names bytes that are gone
+	SizeMismatch   = "size-mismatch"   // the stored bytes have another size
+	HashMismatch   = "hash-mismatch"   // the stored bytes have another SHA-256
+	OrphanBlob     = "orphan-blob"     // bytes no metadata names
+	ExpiredUpload  = "expired-upload"  // a file token long expired, still recorded
+	TmpLeftover    = "tmp-leftover"    // a file an interrupted write left in tmp/
+	StaleMultipart = "stale-multipart" // S3 multipart uploads a dead node left
+	TreeMissing    = "tree-missing"    // an asset has no file in the tree
+	TreeNotLinked  = "tree-not-linked" // the tree's file is not a link to the asset's blob
+	TreeStray      = "tree-stray"      // a file of the tree no asset accounts for
+	Unclean        = "unclean-shutdown"
 )
 
-// FsckProblem is one thing fsck found wrong.
-type FsckProblem struct {
+// Problem is one thing fsck found wrong.
+type Problem struct {
 	Kind   string
 	Target string
 	Detail string
@@ -66,7 +81,7 @@ type FsckProblem struct {
 }
 
 // String is the problem's line: kind, target, detail and, after a repair, the outcome.
-func (p FsckProblem) String() string {
+func (p Problem) String() string {
 	s := p.Kind + " " + p.Target
 	if p.Detail != "" {
 		s += ": " + p.Detail
@@ -80,9 +95,9 @@ func (p FsckProblem) String() string {
 	return s
 }
 
-// FsckReport sums up a run.
-type FsckReport struct {
-	Problems []FsckProblem
+// Report sums up a run.
+type Report struct {
+	Problems []Problem
 	Blobs    int
 	Bytes    int64
 	Hashed   bool
@@ -99,7 +114,7 @@ type FsckReport struct {
 }
 
 // Unrepaired counts the problems still there after the run.
-func (r *FsckReport) Unrepaired() int {
+func (r *Report) Unrepaired() int {
 	n := 0
 	for _, p := range r.Problems {
 		if !p.Repaired {
@@ -110,7 +125,7 @@ func (r *FsckReport) Unrepaired() int {
 }
 
 // Summary is fsck's last line.
-func (r *FsckReport) Summary() string {
+func (r *Report) Summary() string {
 	var b strings.Builder
 	how := "sizes checked"
 	if r.Hashed {
@@ -131,7 +146,7 @@ func (r *FsckReport) Summary() string {
 	return b.String()
 }
 
-func (r *FsckReport) fixable() int {
+func (r *Report) fixable() int {
 	n := 0
 	for _, p := range r.Problems {
 		if p.Fixable {
@@ -141,16 +156,17 @@ func (r *FsckReport) fixable() int {
 	return n
 }
 
-// Fsck checks the metadata against the stored bytes: every recorded blob is there with its
+// Run checks the metadata against the stored bytes: every recorded blob is there with its
 // size and SHA-256, no bytes lack metadata, no expired staging is left, and the
 // reference-material tree matches the metadata. With cfg.Repair it fixes what can be fixed
 // without losing data: it never removes metadata that names lost or damaged bytes.
 //
 // It reads the blob records before listing the bytes, and checks each difference again,
 // so that changes made meanwhile by running servers are not taken for problems.
-func Fsck(ctx context.Context, meta FsckMeta, blobs refstore.BlobStore, cfg FsckConfig) (*FsckReport, error) {
+func Run(ctx context.Context, st Stores, cfg Config) (*Report, error) {
 	start := time.Now()
-	f := &fsck{ctx: ctx, meta: meta, blobs: blobs, cfg: cfg, now: start, r: &FsckReport{Hashed: !cfg.Quick, Repair: cfg.Repair}}
+	f := &fsck{ctx: ctx, meta: st.Meta, blobs: st.Blobs, caps: st.Caps, cfg: cfg, now: start,
+		r: &Report{Hashed: !cfg.Quick, Repair: cfg.Repair}}
 	steps := []func() error{f.unclean, f.leftovers, f.records, f.expired, f.multipart, f.mirror, f.garbage}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -163,16 +179,17 @@ func Fsck(ctx context.Context, meta FsckMeta, blobs refstore.BlobStore, cfg Fsck
 
 type fsck struct {
 	ctx   context.Context
-	meta  FsckMeta
+	meta  Meta
 	blobs refstore.BlobStore
-	cfg   FsckConfig
+	caps  refstore.BlobCapabilities
+	cfg   Config
 	now   time.Time
-	r     *FsckReport
+	r     *Report
 	// unreferenced says blob records nothing references were seen.
 	unreferenced bool
 }
 
-func (f *fsck) add(p FsckProblem) *FsckProblem {
+func (f *fsck) add(p Problem) *Problem {
 	if f.cfg.Repair && !p.Repaired && p.Why == "" {
 		p.Why = "cannot be fixed"
 	}
@@ -181,19 +198,18 @@ func (f *fsck) add(p FsckProblem) *FsckProblem {
 }
 
 func (f *fsck) unclean() error {
-	u, ok := f.blobs.(interface{ UncleanMarker() bool })
-	if !ok || !u.UncleanMarker() || !f.cfg.Exclusive {
+	if u := f.caps.Unclean; u == nil || !u.UncleanMarker() || !f.cfg.Exclusive {
 		return nil
 	}
 	// Repaired by the steps below, and the marker goes when the store closes.
-	f.add(FsckProblem{Kind: FsckUnclean, Target: "data directory",
+	f.add(Problem{Kind: Unclean, Target: "data directory",
 		Detail: "the last server did not shut down cleanly (the next start recovers)", Fixable: true, Repaired: f.cfg.Repair})
 	return nil
 }
 
 func (f *fsck) leftovers() error {
-	li, ok := f.blobs.(refstore.LeftoverInspector)
-	if !ok {
+	li := f.caps.Leftovers
+	if li == nil {
 		return nil
 	}
 	l, err := li.Leftovers(f.ctx)
@@ -201,10 +217,10 @@ func (f *fsck) leftovers() error {
 		return fmt.Errorf("listing tmp/: %w", err)
 	}
 	for _, p := range l.Removed {
-		f.add(FsckProblem{Kind: FsckTmpLeftover, Target: p, Detail: "a file of an interrupted write", Fixable: true, Repaired: true})
+		f.add(Problem{Kind: TmpLeftover, Target: p, Detail: "a file of an interrupted write", Fixable: true, Repaired: true})
 	}
 	for _, p := range l.Found {
-		f.add(FsckProblem{Kind: FsckTmpLeftover, Target: p, Detail: "a file of an interrupted write", Fixable: true,
+		f.add(Problem{Kind: TmpLeftover, Target: p, Detail: "a file of an interrupted write", Fixable: true,
 			Why: "still in use by a process; stop it and run fsck --repair again"})
 	}
 	f.r.InProgress += l.InProgress
@@ -212,8 +228,8 @@ func (f *fsck) leftovers() error {
 }
 
 func (f *fsck) records() error {
-	lister, ok := f.blobs.(refstore.BlobLister)
-	if !ok {
+	lister := f.caps.Lister
+	if lister == nil {
 		return errors.New("the blob store cannot list its blobs")
 	}
 	// Records first, then the bytes: a blob is written before its record, so a record
@@ -255,7 +271,7 @@ func (f *fsck) record(rec refstore.BlobRecord, info refstore.BlobInfo, there boo
 		if known, err := f.meta.BlobKnown(f.ctx, ref); err != nil || !known {
 			return err // deleted since the records were read
 		}
-		p := f.add(FsckProblem{Kind: FsckMissingBlob, Target: target, Detail: fmt.Sprintf("%d bytes, sha256 %s; %s",
+		p := f.add(Problem{Kind: MissingBlob, Target: target, Detail: fmt.Sprintf("%d bytes, sha256 %s; %s",
 			rec.Size, rec.SHA256, f.holders(rec))})
 		if f.cfg.Repair {
 			f.restore(p, rec)
@@ -267,7 +283,7 @@ func (f *fsck) record(rec refstore.BlobRecord, info refstore.BlobInfo, there boo
 	f.r.Assets += rec.Assets
 	f.r.Uploads += rec.Uploads
 	if info.Size != rec.Size {
-		p := f.add(FsckProblem{Kind: FsckSizeMismatch, Target: target, Detail: fmt.Sprintf("%d bytes stored, %d recorded; %s",
+		p := f.add(Problem{Kind: SizeMismatch, Target: target, Detail: fmt.Sprintf("%d bytes stored, %d recorded; %s",
 			info.Size, rec.Size, f.holders(rec))})
 		if f.cfg.Repair {
 			f.restore(p, rec)
@@ -284,7 +300,7 @@ func (f *fsck) record(rec refstore.BlobRecord, info refstore.BlobInfo, there boo
 		return fmt.Errorf("reading blob %s: %w", target, err)
 	}
 	if sum != rec.SHA256 {
-		p := f.add(FsckProblem{Kind: FsckHashMismatch, Target: target, Detail: fmt.Sprintf("stored bytes hash to %s, recorded %s; %s",
+		p := f.add(Problem{Kind: HashMismatch, Target: target, Detail: fmt.Sprintf("stored bytes hash to %s, recorded %s; %s",
 			sum, rec.SHA256, f.holders(rec))})
 		if f.cfg.Repair {
 			f.restore(p, rec)
@@ -317,13 +333,11 @@ func (f *fsck) holders(rec refstore.BlobRecord) string {
 
 // restore tries to bring lost or damaged bytes back from the reference-material tree,
 // where a copy may survive; metadata is never removed.
-func (f *fsck) restore(p *FsckProblem, rec refstore.BlobRecord) {
+func (f *fsck) restore(p *Problem, rec refstore.BlobRecord) {
 	p.Why = "the bytes are lost: restore them from a backup, or delete or re-upload the assets named"
-	r, ok := f.blobs.(interface {
-		RestoreBlob(ctx context.Context, a *refstore.Asset) (bool, error)
-	})
+	r := f.caps.Restorer
 	// Damaged bytes are not replaced: the tree's file is the same file when it is a link.
-	if !ok || !f.cfg.Exclusive || p.Kind != FsckMissingBlob {
+	if r == nil || !f.cfg.Exclusive || p.Kind != MissingBlob {
 		return
 	}
 	assets, err := f.meta.ContentAssets(f.ctx, refstore.ContentID{Account: rec.Account, SHA256: rec.SHA256})
@@ -342,12 +356,13 @@ func (f *fsck) restore(p *FsckProblem, rec refstore.BlobRecord) {
 }
 
 func (f *fsck) hash(ref refstore.BlobRef, size int64) (string, error) {
-	r, err := f.blobs.Open(f.ctx, ref, size)
+	opened, err := f.blobs.Open(f.ctx, ref, size)
 	if err != nil {
 		return "", err
 	}
+	r := refstore.ContentOf(opened)
 	defer r.Close()
-	if p, ok := r.(refstore.RangePrefetcher); ok && size > 0 {
+	if p := r.Prefetcher; p != nil && size > 0 {
 		if err := p.Prefetch(0, size-1); err != nil {
 			return "", err
 		}
@@ -367,7 +382,7 @@ func (f *fsck) orphan(b refstore.BlobInfo) error {
 		f.r.PendingOrphans++
 		return nil
 	}
-	p := f.add(FsckProblem{Kind: FsckOrphanBlob, Target: b.Ref.Account + "/" + b.Ref.Key,
+	p := f.add(Problem{Kind: OrphanBlob, Target: b.Ref.Account + "/" + b.Ref.Key,
 		Detail: fmt.Sprintf("%d bytes no metadata names, written %s", b.Size, b.Mod.UTC().Format(time.RFC3339)), Fixable: true})
 	if f.cfg.Repair {
 		if err := f.blobs.Delete(f.ctx, b.Ref); err != nil {
@@ -388,7 +403,7 @@ func (f *fsck) expired() error {
 			return nil
 		}
 		due++
-		f.add(FsckProblem{Kind: FsckExpiredUpload, Target: u.Account + "/" + shortHash(u.TokenHash),
+		f.add(Problem{Kind: ExpiredUpload, Target: u.Account + "/" + shortHash(u.TokenHash),
 			Detail: fmt.Sprintf("file token of user %d for %q (%d bytes) expired %s", u.UserID, u.DisplayName(), u.Size,
 				u.Expires.UTC().Format(time.RFC3339)), Fixable: true})
 		return nil
@@ -405,7 +420,7 @@ func (f *fsck) expired() error {
 		why = err.Error()
 	}
 	for i := range f.r.Problems {
-		if p := &f.r.Problems[i]; p.Kind == FsckExpiredUpload {
+		if p := &f.r.Problems[i]; p.Kind == ExpiredUpload {
 			p.Repaired, p.Why = why == "", why
 		}
 	}
@@ -435,8 +450,8 @@ func (f *fsck) collect(contents []refstore.ContentID) error {
 }
 
 func (f *fsck) multipart() error {
-	s, ok := f.blobs.(refstore.StaleUploadLister)
-	if !ok {
+	s := f.caps.StaleLister
+	if s == nil {
 		return nil
 	}
 	before := f.now.Add(-f.cfg.OrphanGrace)
@@ -452,9 +467,9 @@ func (f *fsck) multipart() error {
 	if n == 0 {
 		return nil
 	}
-	p := f.add(FsckProblem{Kind: FsckStaleMultipart, Target: "bucket",
+	p := f.add(Problem{Kind: StaleMultipart, Target: "bucket",
 		Detail: fmt.Sprintf("%d unfinished multipart uploads started before %s", n, before.UTC().Format(time.RFC3339)), Fixable: true})
-	if a, ok := f.blobs.(refstore.StaleUploadAborter); ok && f.cfg.Repair {
+	if a := f.caps.StaleAborter; a != nil && f.cfg.Repair {
 		if _, err := a.AbortStaleUploads(f.ctx, before); err != nil {
 			p.Why = err.Error()
 		} else {
@@ -465,20 +480,20 @@ func (f *fsck) multipart() error {
 }
 
 func (f *fsck) mirror() error {
-	mc, ok := f.blobs.(refstore.MirrorChecker)
-	if !ok {
+	mc := f.caps.MirrorChecker
+	if mc == nil {
 		return nil
 	}
 	first := len(f.r.Problems)
 	err := mc.CheckMirror(f.ctx, f.meta, func(m refstore.MirrorProblem) error {
-		p := FsckProblem{Target: m.Path, Fixable: true}
+		p := Problem{Target: m.Path, Fixable: true}
 		switch m.Kind {
 		case refstore.MirrorMissing:
-			p.Kind, p.Detail = FsckTreeMissing, "no file for "+refstore.AssetIDString(m.Asset.ID)
+			p.Kind, p.Detail = TreeMissing, "no file for "+refstore.AssetIDString(m.Asset.ID)
 		case refstore.MirrorNotLinked:
-			p.Kind, p.Detail = FsckTreeNotLinked, "not a link to the blob of "+refstore.AssetIDString(m.Asset.ID)
+			p.Kind, p.Detail = TreeNotLinked, "not a link to the blob of "+refstore.AssetIDString(m.Asset.ID)
 		default:
-			p.Kind, p.Detail = FsckTreeStray, "no asset accounts for it"
+			p.Kind, p.Detail = TreeStray, "no asset accounts for it"
 		}
 		f.add(p)
 		return nil
@@ -490,7 +505,7 @@ func (f *fsck) mirror() error {
 		return nil
 	}
 	why := "other processes use the data directory: stop them and run fsck --repair again"
-	if m, ok := f.blobs.(refstore.Mirror); ok && f.cfg.Exclusive {
+	if m := f.caps.Mirror; m != nil && f.cfg.Exclusive {
 		if _, err := m.Reconcile(f.ctx, f.meta); err != nil {
 			why = err.Error()
 		} else {
