@@ -19,6 +19,7 @@ import (
 
 	"github.com/refstore/refstore"
 	"github.com/refstore/refstore/service"
+	"github.com/refstore/refstore/ui"
 )
 
 // Config configures the HTTP layer.
@@ -90,6 +91,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	api("GET "+flex+"list", s.authed(s.listMany))
 
 	mux.Handle("GET /api/assets/{assetId}/download", s.downloadByIDHandler())
+	api("GET /api/browse/scopes/{scope}", s.authed(s.scopeRights))
 
 	admin := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
 		mux.Handle(pattern, s.apiHandler(s.adminOnly(h)))
@@ -109,6 +111,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
+
+	webUI := ui.NewHandler() // the web UI (docs/ui.md): the page at / and its files
+	mux.Handle("GET /{$}", webUI)
+	mux.Handle("GET /ui/", webUI)
 
 	mux.Handle("/", s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		return noRoute(w, mux, r)
