@@ -168,9 +168,15 @@ test('upload an image, a PDF and a video by drag and drop, and an image with the
   await (await chooser).setFiles(sample('startseite.png'));
   await page.locator('.upload-item.done[data-file="startseite.png"]').waitFor();
 
+  // The same name at the same place again replaces the file, and the list says so.
+  await page.getByLabel('Language (locale)').fill('en');
+  await page.getByLabel('Folder (optional)').fill('/screens/');
+  await dropFiles(page, '[data-testid=dropzone]', [{ name: 'login-screen.png', type: 'image/png' }]);
+  await page.locator('.upload-item[data-file="login-screen.png"]').getByText('Done: it replaced the file of the same name').waitFor();
+
   // Every file had its progress bar, and each is full.
   const bars = await page.locator('.upload-item progress').evaluateAll((els) => els.map((e) => [e.value, e.max]));
-  assert.equal(bars.length, 4);
+  assert.equal(bars.length, 5);
   for (const [v, max] of bars) assert.equal(v, max);
 
   await page.locator('.summary').getByText('4 files').waitFor();

@@ -85,10 +85,11 @@ export function formatNumber(n) {
 
 const UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'];
 
-// formatSize renders a byte count with the unit that keeps it short: 1,5 MB in German.
-// Units are decimal (1 kB = 1000 bytes), as file managers show them.
+// formatSize renders a byte count with the unit that keeps it short: 1,5 MB in German,
+// 610 bytes. Units are decimal (1 kB = 1000 bytes), as file managers show them.
 export function formatSize(bytes) {
   let v = Number(bytes) || 0;
+  if (v < 1000) return t('size.bytes', { count: v });
   let i = 0;
   while (v >= 1000 && i < UNITS.length - 1) { v /= 1000; i++; }
   return new Intl.NumberFormat(lang, {

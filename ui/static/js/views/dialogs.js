@@ -6,13 +6,13 @@ import { h, uid } from '../dom.js';
 
 // openDialog shows a modal dialog with a title, content and footer buttons, and returns
 // {dialog, body, close}. onClose runs once when it closes, however it closes.
-export function openDialog({ title, content = [], footer = [], className = '', onClose } = {}) {
+export function openDialog({ title, content = [], footer = [], className = '', onClose, closeButton: withClose = true } = {}) {
   const opener = document.activeElement;
   const titleId = uid('dialog-title');
   const body = h('div', { class: 'dialog-body' }, content);
   const closeButton = h('button', { type: 'button', class: 'button secondary dialog-close' }, t('dialog.close'));
   const dialog = h('dialog', { class: `dialog ${className}`.trim(), 'aria-labelledby': titleId },
-    h('header', { class: 'dialog-header' }, h('h2', { id: titleId }, title), closeButton),
+    h('header', { class: 'dialog-header' }, h('h2', { id: titleId }, title), withClose ? closeButton : null),
     body,
     footer.length ? h('footer', { class: 'dialog-footer' }, footer) : null);
   const close = () => { if (dialog.open) dialog.close(); };
@@ -35,7 +35,7 @@ export function confirmDialog({ title, message, confirmLabel }) {
     const cancel = h('button', { type: 'button', class: 'button secondary' }, t('dialog.cancel'));
     const confirm = h('button', { type: 'button', class: 'button danger' }, confirmLabel);
     const d = openDialog({ title, className: 'confirm', content: [h('p', {}, message)], footer: [cancel, confirm],
-      onClose: () => resolve(answer) });
+      closeButton: false, onClose: () => resolve(answer) });
     cancel.addEventListener('click', d.close);
     confirm.addEventListener('click', () => { answer = true; d.close(); });
     cancel.focus();

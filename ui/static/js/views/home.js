@@ -49,6 +49,7 @@ export async function renderHome(main, ctx) {
   const browse = h('div', { class: 'browse' });
   append(main, 
     h('h1', {}, t('home.title')),
+    h('p', { class: 'lead' }, t('home.intro')),
     ctx.notice ? h('div', { class: 'notice-box', role: 'status' }, h('p', {}, t(ctx.notice))) : null,
     form,
     recent.length ? h('section', { class: 'recent', 'aria-labelledby': 'recent-title' },

@@ -165,6 +165,7 @@ export async function renderSegment(main, ctx) {
   if (rights.upload) {
     const locales = [...new Set(assets.map((a) => a.locale).filter(Boolean))].sort();
     uploadSlot.append(renderUploader({ scope, segment, locales, announce: ctx.announce,
+      has: (locale, folder, name) => assets.some((a) => (a.locale || '') === locale && folderOf(a) === folder && a.name === name),
       onUploaded: () => scheduleReload() }));
     uploadSlot.hidden = false;
     main.querySelector('.segment-layout').classList.add('with-side');

@@ -27,8 +27,10 @@ export function normalizeFolder(s) {
 }
 
 // renderUploader returns the upload section. locales are the segment's locales (offered
-// as suggestions); onUploaded(asset) runs after each attached file; announce speaks.
-export function renderUploader({ scope, segment, locales, onUploaded, announce }) {
+// as suggestions); has(locale, folder, name) tells whether the segment holds that file
+// already (the upload then replaces it, and says so); onUploaded(asset) runs after each
+// attached file; announce speaks.
+export function renderUploader({ scope, segment, locales, has, onUploaded, announce }) {
   const titleId = uid('upload-title');
   const localeId = uid('locale');
   const localeHint = uid('locale-hint');
@@ -105,6 +107,7 @@ export function renderUploader({ scope, segment, locales, onUploaded, announce }
 
   async function run(job) {
     const { file, li, bar, status } = job;
+    const replacing = has(job.loc, job.rel, file.name);
     const pct = new Intl.NumberFormat(document.documentElement.lang, { style: 'percent' });
     li.classList.add('active');
     replace(status, t('upload.sending', { percent: pct.format(0) }));
@@ -119,7 +122,7 @@ export function renderUploader({ scope, segment, locales, onUploaded, announce }
       });
       li.classList.replace('active', 'done');
       bar.value = bar.max;
-      replace(status, t('upload.done'));
+      replace(status, replacing ? t('upload.doneReplaced') : t('upload.done'));
       announce(t('upload.doneAnnounce', { name: file.name }));
       onUploaded(asset);
     } catch (err) {
