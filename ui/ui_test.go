@@ -25,9 +25,9 @@ func serve(t *testing.T, h http.Handler, method, path string, header http.Header
 	return w
 }
 
-// TestHandlerHeaders checks what every response of the UI carries, the page at "/", the
+// TestUIHandlerHeaders checks what every response of the UI carries, the page at "/", the
 // worker's scope header, revalidation, HEAD, and the answers to what is not there.
-func TestHandlerHeaders(t *testing.T) {
+func TestUIHandlerHeaders(t *testing.T) {
 	h := NewHandler()
 	for _, p := range append(h.Paths(), "/") {
 		w := serve(t, h, "GET", p, nil)
@@ -81,9 +81,9 @@ func TestHandlerHeaders(t *testing.T) {
 	}
 }
 
-// TestHandlerRefusesUnknownTypes: a file the UI ships must have a known type, so nothing
+// TestUIHandlerRefusesUnknownTypes: a file the UI ships must have a known type, so nothing
 // is ever served with a guessed one.
-func TestHandlerRefusesUnknownTypes(t *testing.T) {
+func TestUIHandlerRefusesUnknownTypes(t *testing.T) {
 	_, err := newHandler(fstest.MapFS{
 		"static/index.html": {Data: []byte("<!doctype html>")},
 		"static/logo.svg":   {Data: []byte("<svg/>")},
@@ -145,10 +145,10 @@ func placeholders(s string) []string {
 	return slices.Compact(out)
 }
 
-// TestCatalogsMatch checks that English and German have the same keys, that each message
+// TestUICatalogsMatch checks that English and German have the same keys, that each message
 // has the same placeholders in both (so no value goes missing in one language), that plural
 // messages are plural in both, and that no message is empty.
-func TestCatalogsMatch(t *testing.T) {
+func TestUICatalogsMatch(t *testing.T) {
 	en, de := catalog(t, "en"), catalog(t, "de")
 	if !slices.Equal(slices.Sorted(maps.Keys(en)), slices.Sorted(maps.Keys(de))) {
 		for k := range en {
@@ -224,10 +224,10 @@ func stripComments(src string) string {
 	return lineCommentRE.ReplaceAllString(blockCommentRE.ReplaceAllString(src, ""), "$1")
 }
 
-// TestMessageKeysExist checks that every key the sources name is in the catalog, and every
+// TestUIMessageKeysExist checks that every key the sources name is in the catalog, and every
 // catalog key is named somewhere: static keys in t('…') calls, data-i18n attributes and
 // notices, and the two families built at run time, error.<code> and kind.<kind>.
-func TestMessageKeysExist(t *testing.T) {
+func TestUIMessageKeysExist(t *testing.T) {
 	en := catalog(t, "en")
 	used := map[string]bool{}
 	for name, src := range uiSources(t) {
@@ -288,11 +288,11 @@ var (
 	interpRE      = regexp.MustCompile(`\$\{[^}]*\}`)
 )
 
-// TestNoHardCodedText scans the UI's JavaScript for string literals that read like text for
+// TestUINoHardCodedText scans the UI's JavaScript for string literals that read like text for
 // people (a capitalised word, or a sentence) outside the catalogs, and index.html for text
 // that is not filled from them. Messages for developers (console, Error) are allowed. The
 // browser tests check the other way round: no English catalog text on the German pages.
-func TestNoHardCodedText(t *testing.T) {
+func TestUINoHardCodedText(t *testing.T) {
 	for name, src := range uiSources(t) {
 		if strings.HasSuffix(name, ".html") {
 			continue
@@ -322,10 +322,10 @@ func TestNoHardCodedText(t *testing.T) {
 	}
 }
 
-// TestVendoredTusMatchesNpm checks that ui/vendor/tus.min.js is byte for byte the file of
+// TestUIVendoredTusMatchesNpm checks that ui/vendor/tus.min.js is byte for byte the file of
 // the tus-js-client package pinned in e2e/ui/package-lock.json, as npm ci installed it
 // (scripts/ui-deps.sh), so the vendored copy cannot drift from the pinned release.
-func TestVendoredTusMatchesNpm(t *testing.T) {
+func TestUIVendoredTusMatchesNpm(t *testing.T) {
 	var lock struct {
 		Packages map[string]struct {
 			Version   string `json:"version"`

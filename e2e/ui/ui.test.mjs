@@ -90,8 +90,8 @@ test('the sign-in page has labelled fields and passes axe', T, async () => {
   await assert.doesNotReject(page.getByLabel('Account', { exact: true }).waitFor());
   await assert.doesNotReject(page.getByLabel('API key', { exact: true }).waitFor());
   assert.equal(await page.getByLabel('API key', { exact: true }).getAttribute('type'), 'password');
-  // Focus is on the page's heading after the page is drawn.
-  assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1');
+  // The sign-in page puts the cursor in its first field.
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'account');
   await axe(page, assert, 'the sign-in page');
   await shot(page, 'signin');
   await checkClean(pm, assert);
@@ -274,12 +274,18 @@ test('the video plays from the server and seeks with 206 responses', T, async ()
   await checkClean(pm, assert);
 });
 
-test('a PDF opens from the viewer, and downloads keep their bytes', T, async () => {
+test('a PDF opens in a tab of its own from the viewer, and downloads keep their bytes', T, async () => {
   const { page } = pm;
   await page.getByRole('button', { name: 'Open style-guide.pdf' }).click();
   const dialog = page.getByRole('dialog', { name: 'style-guide.pdf' });
   await dialog.getByRole('button', { name: 'Open PDF' }).waitFor();
   await axe(page, assert, 'the PDF viewer');
+  const popup = page.waitForEvent('popup');
+  await dialog.getByRole('button', { name: 'Open PDF' }).click();
+  const tab = await popup;
+  await tab.waitForURL(/^blob:/);
+  assert.equal(await tab.evaluate(() => document.contentType), 'application/pdf');
+  await tab.close();
   const download = page.waitForEvent('download');
   await dialog.getByRole('button', { name: 'Download' }).click();
   const d = await download;

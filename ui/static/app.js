@@ -44,8 +44,14 @@ export function announce(message) {
 }
 
 // focusHeading moves focus to the page's heading after a route change, so that a screen
-// reader announces the new page and Tab starts from its top.
+// reader announces the new page and Tab starts from its top. A page whose purpose is one
+// field (sign-in) marks it data-autofocus, and the field gets the focus instead.
 function focusHeading(root) {
+  const field = root.querySelector('[data-autofocus]');
+  if (field) {
+    field.focus();
+    return;
+  }
   const h1 = root.querySelector('h1');
   if (h1) {
     h1.tabIndex = -1;

@@ -13,7 +13,7 @@ export function renderSignIn(main, ctx) {
   const accountId = uid('account');
   const keyId = uid('apikey');
   const error = errorBox();
-  const account = h('input', { id: accountId, name: 'account', autocomplete: 'username', required: true, autocapitalize: 'off', spellcheck: 'false' });
+  const account = h('input', { id: accountId, name: 'account', autocomplete: 'username', required: true, autocapitalize: 'off', spellcheck: 'false', 'data-autofocus': true });
   const key = h('input', { id: keyId, name: 'apikey', type: 'password', autocomplete: 'current-password', required: true });
   const submit = h('button', { type: 'submit', class: 'button primary' }, t('auth.signIn'));
   const form = h('form', { class: 'card-form', novalidate: true },
