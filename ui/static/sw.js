@@ -77,6 +77,7 @@ async function withSession(req, session) {
     headers,
     mode: 'same-origin',
     credentials: 'omit',
+    cache: 'no-store', // no asset bytes stay in the browser's cache after sign-out
     redirect: 'follow',
     signal: req.signal,
   });

@@ -4,7 +4,7 @@
 import { t } from '../i18n.js';
 import { h, uid, append } from '../dom.js';
 import { renderBrowse } from '../browse.js';
-import { errorBox, SCOPE_RE, scopeLabel } from './common.js';
+import { errorBox, noticeBox, SCOPE_RE, scopeLabel } from './common.js';
 import { recentSegments } from './recent.js';
 
 export async function renderHome(main, ctx) {
@@ -50,7 +50,7 @@ export async function renderHome(main, ctx) {
   append(main, 
     h('h1', {}, t('home.title')),
     h('p', { class: 'lead' }, t('home.intro')),
-    ctx.notice ? h('div', { class: 'notice-box', role: 'status' }, h('p', {}, t(ctx.notice))) : null,
+    ctx.notice ? noticeBox(t(ctx.notice)) : null,
     form,
     recent.length ? h('section', { class: 'recent', 'aria-labelledby': 'recent-title' },
       h('h2', { id: 'recent-title' }, t('home.recent')),
