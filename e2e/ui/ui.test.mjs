@@ -203,6 +203,34 @@ test('upload an image, a PDF and a video by drag and drop, and an image with the
   await checkClean(pm, assert);
 });
 
+test('errors read as sentences in the UI language, the server reason when there is none', T, async () => {
+  const { page } = pm;
+  const said = await page.evaluate(async () => {
+    const { describe } = await import('/ui/js/errors.js');
+    const { ApiError } = await import('/ui/js/api.js');
+    const e = (o) => describe(new ApiError(o));
+    return {
+      retry: e({ status: 429, code: 'rate_limited', retryAfter: 30 }),
+      retryOne: e({ status: 429, code: 'rate_limited', retryAfter: 1 }),
+      quota: e({ status: 507, code: 'quota_exceeded', reason: 'The account quota of 10 GiB would be exceeded.' }),
+      large: e({ status: 413, code: 'too_large' }),
+      internal: e({ status: 500, code: 'internal', reason: 'Internal error (request id abc123).' }),
+      param: e({ status: 400, code: 'invalid_parameter', reason: 'The parameter locale is invalid: "e n".' }),
+      other: e({ status: 409, code: 'conflict', reason: 'Another upload of this name is in progress.' }),
+      network: e({ code: 'network' }),
+    };
+  });
+  assert.deepEqual(said.retry, { message: 'Too many requests. Please try again in 30 seconds.', detail: '' });
+  assert.equal(said.retryOne.message, 'Too many requests. Please try again in 1 second.');
+  assert.match(said.quota.message, /^Your account's storage is full/);
+  assert.equal(said.large.message, 'The file is too large for this server.');
+  assert.equal(said.internal.detail, 'Internal error (request id abc123).');
+  assert.deepEqual(said.param, { message: 'The server did not accept the request.', detail: 'The parameter locale is invalid: "e n".' });
+  assert.equal(said.other.message, 'Another upload of this name is in progress.');
+  assert.match(said.network.message, /^The server cannot be reached/);
+  await checkClean(pm, assert);
+});
+
 test('the image viewer zooms, and closes back to its thumbnail', T, async () => {
   const { page } = pm;
   const thumb = page.getByRole('button', { name: 'Open login-screen.png' });
@@ -458,6 +486,22 @@ test('a reader sees the files but no upload, replace or delete control', T, asyn
     // The reader may view and seek too.
     await page.getByRole('button', { name: 'Open walkthrough.webm' }).click();
     await page.waitForFunction(() => document.querySelector('dialog video')?.readyState >= 1, null, { timeout: 30_000 });
+    await page.keyboard.press('Escape');
+    // A session that ends elsewhere (expired, or ended by another client) brings the
+    // sign-in page back, with a note, at the next call.
+    const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('refstore.session')).token);
+    assert.equal((await api('/api/auth/token', { token, method: 'DELETE' })).status, 200);
+    await page.getByRole('link', { name: 'Start', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Reference files' }).waitFor();
+    await page.getByLabel('Project or job').fill(SCOPE);
+    await page.getByLabel('Segment', { exact: true }).fill(SEGMENT);
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    await page.getByText('Your session has ended. Please sign in again.').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    // Signing in again returns to the segment.
+    await signIn(reader, env.readerKey);
+    await page.getByRole('heading', { level: 1, name: `Segment ${SEGMENT}` }).waitFor();
     await checkClean(reader, assert);
   } finally {
     await reader.close();

@@ -104,15 +104,16 @@ function takeNotice() {
 }
 
 // signOut ends the session on the server (best effort: the token is dropped here either
-// way) and shows the sign-in page.
-export async function signOut({ notice = null, callServer = true } = {}) {
+// way) and shows the sign-in page. stay keeps the address, so that signing in again after
+// a session ended elsewhere returns to the same page.
+export async function signOut({ notice = null, callServer = true, stay = false } = {}) {
   if (callServer && getSession()) {
     try { await logout(); } catch (err) { console.warn('sign-out on the server failed', err); }
   }
   clearSession();
   forgetRights();
   pendingNotice = notice;
-  navigate('#/', { replace: true });
+  if (stay) route(); else navigate('#/', { replace: true });
 }
 
 // updateFrame shows who is signed in and the sign-out button.
@@ -149,7 +150,7 @@ async function boot() {
     main().focus();
   });
   onUnauthorized(() => {
-    if (getSession()) signOut({ notice: 'auth.sessionEnded', callServer: false });
+    if (getSession()) signOut({ notice: 'auth.sessionEnded', callServer: false, stay: true });
   });
   // Files dropped outside the drop zone must not replace the page with the file.
   for (const type of ['dragover', 'drop']) window.addEventListener(type, (e) => e.preventDefault());
