@@ -1,9 +1,10 @@
 # The test command of the README; .ci/run calls it on a fresh clone.
 GO ?= go
 
-.PHONY: test test-deps test-short fuzz fuzz-short soak crash-campaign run build bench bench-quick bench-deps
+.PHONY: test test-deps ui-screenshots test-short fuzz fuzz-short soak crash-campaign run build bench bench-quick bench-deps
 
-# Installs or starts what the tests need (PostgreSQL, versitygw, h2spec), runs them all,
+# Installs or starts what the tests need (PostgreSQL, versitygw, h2spec, nginx, the media
+# tools, Chromium, Node and the npm packages of the UI's browser tests), runs them all,
 # then fuzzes every fuzz target briefly:
 #   1. the unit tests of every package, and again under the race detector those of the
 #      packages whose point is concurrency (the cache, the limiter, the key locks, the
@@ -27,6 +28,11 @@ test: test-deps
 
 test-deps:
 	./scripts/test-deps.sh
+	./scripts/ui-deps.sh
+
+# Rewrites docs/screenshots/ from the web UI's browser tests (docs/ui.md).
+ui-screenshots: test-deps
+	REFSTORE_UPDATE_SCREENSHOTS=1 $(GO) test -count=1 ./e2e -run TestUIBrowser
 
 # Skips the 1 GiB streaming test and other long cases.
 test-short: test-deps

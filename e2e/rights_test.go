@@ -292,6 +292,7 @@ const (
 	mxHealthz
 	mxReadyz
 	mxMetrics
+	mxScopeRights
 )
 
 // mxNeed is the rule table: the right each route needs. Media upload needs none (rights
@@ -341,6 +342,7 @@ var mxRoutes = []struct {
 	{mxHealthz, "GET /healthz", mxNeedPublic, false, 0},
 	{mxReadyz, "GET /readyz", mxNeedPublic, false, 0},
 	{mxMetrics, "GET /metrics", mxNeedPublic, false, 0},
+	{mxScopeRights, "scope rights GET", mxRead, true, 0},
 }
 
 type mxRow struct {
@@ -361,7 +363,7 @@ func mxRows() []mxRow {
 	var rows []mxRow
 	for _, s := range mxScopes {
 		for _, rt := range mxRoutes {
-			if rt.scoped {
+			if rt.scoped && !(rt.kind == mxScopeRights && s.flex) { // the rights route takes pr/jbs/jbc scopes only
 				rows = append(rows, mxRow{kind: rt.kind, label: rt.label + " " + s.label, need: rt.need, scope: s, ok: cmp.Or(rt.ok, 200)})
 			}
 		}
@@ -556,7 +558,7 @@ func (mx *rightsMatrix) expect(r mxRow, c mxCaller) mxOutcome {
 		return mxOutcome{403, "forbidden"}
 	}
 	for _, seg := range mx.segmentsOf(r, c) {
-		if !m.inScope(project, docs, seg) {
+		if r.kind != mxScopeRights && !m.inScope(project, docs, seg) { // the rights route names no segment
 			return mxOutcome{404, "segment_not_found"}
 		}
 	}
@@ -722,6 +724,28 @@ func (mx *rightsMatrix) cell(r mxRow, c mxCaller) (mxOutcome, []string) {
 		resp = do(t, mx.c, "DELETE", "/api/auth/token", h, nil)
 	case mxLogoutAlias:
 		resp = do(t, mx.c, "PUT", "/api/auth/token/invalidate", h, nil)
+	case mxScopeRights:
+		resp = do(t, mx.c, "GET", "/api/browse/scopes/"+r.scope.param(), h, nil)
+		if resp.StatusCode == 200 {
+			m := mx.ma
+			if c.auth == mxForeignOwn {
+				m = mx.mb
+			}
+			_, _, _, rights := m.access(mx.userID(mx.userOf(r, c)), r.scope)
+			want := []string{}
+			for _, n := range []struct {
+				r    mxRight
+				name string
+			}{{mxRead, "read"}, {mxUpload, "upload"}, {mxDelete, "delete"}} {
+				if rights.has(n.r) {
+					want = append(want, n.name)
+				}
+			}
+			var got struct{ Rights []string }
+			if err := json.Unmarshal(resp.body, &got); err != nil || !slices.Equal(got.Rights, want) {
+				fail("rights %s, want %v", truncate(resp.body), want)
+			}
+		}
 	case mxHealthz, mxReadyz, mxMetrics:
 		resp = do(t, mx.c, "GET", map[mxKind]string{mxHealthz: "/healthz", mxReadyz: "/readyz", mxMetrics: "/metrics"}[r.kind], h, nil)
 	default:

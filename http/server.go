@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/ui"
 	"github.com/refstore/refstore/wire"
 )
 
@@ -64,6 +65,8 @@ type API interface {
 	OpenAssetByID(ctx context.Context, p refstore.Principal, id int64) (*refstore.Asset, refstore.Content, error)
 	List(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentIDs []int64) ([]refstore.Asset, error)
 	Delete(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr *refstore.Address) (int, error)
+	// ScopeRights returns the caller's access to a project or job scope (read right needed).
+	ScopeRights(ctx context.Context, p refstore.Principal, sc refstore.Scope) (refstore.Access, error)
 }
 
 // Admin is what the admin API calls.
@@ -134,6 +137,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	api("GET "+flex+"list", s.authed(s.listMany))
 
 	mux.Handle("GET /api/assets/{assetId}/download", s.downloadByIDHandler())
+	api("GET /api/browse/scopes/{scope}", s.authed(s.scopeRights))
 
 	admin := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
 		mux.Handle(pattern, s.apiHandler(s.adminOnly(h)))
@@ -154,6 +158,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
+
+	webUI := ui.NewHandler() // the web UI (docs/ui.md): the page at / and its files
+	mux.Handle("GET /{$}", webUI)
+	mux.Handle("GET /ui/", webUI)
 
 	mux.Handle("/", s.apiHandler(func(w http.ResponseWriter, r *http.Request) error {
 		return noRoute(w, mux, r)
