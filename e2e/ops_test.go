@@ -65,6 +65,10 @@ func TestOpsMetrics(t *testing.T) {
 				!regexp.MustCompile(`(?m)^refstore_http_requests_total\{[^}]*\} [0-9.e+]+$`).Match(r.body) {
 				t.Fatalf("/metrics lacks refstore_http_requests_total samples:\n%s", truncate(r.body))
 			}
+			// Which build each node runs (version, revision, Go version), for a dashboard.
+			if !regexp.MustCompile(`(?m)^refstore_build_info\{[^}]*goversion="go1\.[^"]+"[^}]*\} 1$`).Match(r.body) {
+				t.Fatalf("/metrics lacks refstore_build_info:\n%s", truncate(r.body))
+			}
 			for _, s := range secrets {
 				if bytes.Contains(r.body, []byte(s)) {
 					t.Fatalf("/metrics reveals %q", s)

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/internal/buildinfo"
 	"github.com/refstore/refstore/ui"
 	"github.com/refstore/refstore/wire"
 )
@@ -245,6 +246,7 @@ func newMetrics() *metrics {
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "refstore_http_requests_in_flight",
 			Help: "HTTP requests being served."}),
 	}
+	m.reg.MustRegister(buildinfo.Read().Collector())
 	m.reg.MustRegister(m.requests, m.duration, m.responseBytes, m.inFlight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
