@@ -192,7 +192,14 @@ func noRoute(w http.ResponseWriter, mux *http.ServeMux, r *http.Request) error {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		return refstore.Errorf(CodeMethodNotAllowed, "%s is not allowed here; use %s.", r.Method, strings.Join(allow, ", "))
 	}
-	return refstore.Errorf(refstore.CodeNotFound, "No route for %s %s.", r.Method, r.URL.Path)
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		// A connector calls Wordbee routes refstore does not serve (orders, projects,
+		// trm…): it must read a reason, never a page or an empty body.
+		return refstore.Errorf(refstore.CodeNotFound,
+			"The route %s %s is not supported by refstore (it serves the segment-asset part of the Wordbee API).",
+			r.Method, refstore.Excerpt(r.URL.Path, 200))
+	}
+	return refstore.Errorf(refstore.CodeNotFound, "No route for %s %s.", r.Method, refstore.Excerpt(r.URL.Path, 200))
 }
 
 // adminOnly checks the admin bearer token in constant time. The digests are compared,
