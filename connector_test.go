@@ -23,7 +23,10 @@ func TestPersonOf(t *testing.T) {
 
 type nameIs string
 
-func (n nameIs) Match(r Row) bool { v, _ := r.Column("firstname"); return strings.HasPrefix(v, string(n)) }
+func (n nameIs) Match(r Row) bool {
+	v, _ := r.Column("firstname")
+	return strings.HasPrefix(v, string(n))
+}
 
 func TestPage(t *testing.T) {
 	var rows []Person
