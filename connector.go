@@ -30,6 +30,12 @@ func (d DocumentInfo) Column(name string) (string, bool) {
 	return "", false
 }
 
+// FlexDocument is a document as the Flex document list shows it: with its segment count.
+type FlexDocument struct {
+	DocumentInfo
+	Segments int64
+}
+
 // Person is a catalog user as Wordbee's persons list shows it.
 type Person struct {
 	ID        int64

@@ -336,25 +336,31 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, p refstore.Pri
 // with its own error envelope (SPEC §6).
 func (s *Server) downloadByIDHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fail := func(err error) { s.writeAssetIDError(w, r, err) }
 		p, err := s.authenticate(r)
 		if err != nil {
-			fail(err)
+			s.writeAssetIDError(w, r, err)
 			return
 		}
-		id, ok := refstore.ParseAssetID(r.PathValue("assetId"))
-		if !ok {
-			fail(refstore.InvalidParam("assetId", "must be re_ followed by decimal digits"))
-			return
-		}
-		a, f, err := s.svc.OpenAssetByID(r.Context(), p, id)
-		if err != nil {
-			fail(err)
-			return
-		}
-		defer f.Close()
-		if err := s.serveFile(w, r, s.assetHeaders(a, cacheRevalidate, true), a.Modified.Time(), a.Size, f); err != nil {
-			fail(err)
-		}
+		s.serveAssetByID(w, r, p, "assetId")
 	})
+}
+
+// serveAssetByID sends the asset named by the path's {param} to p, as an attachment;
+// errors in the envelope of download by id.
+func (s *Server) serveAssetByID(w http.ResponseWriter, r *http.Request, p refstore.Principal, param string) {
+	fail := func(err error) { s.writeAssetIDError(w, r, err) }
+	id, ok := refstore.ParseAssetID(r.PathValue(param))
+	if !ok {
+		fail(refstore.InvalidParam(param, "must be re_ followed by decimal digits"))
+		return
+	}
+	a, f, err := s.svc.OpenAssetByID(r.Context(), p, id)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer f.Close()
+	if err := s.serveFile(w, r, s.assetHeaders(a, cacheRevalidate, true), a.Modified.Time(), a.Size, f); err != nil {
+		fail(err)
+	}
 }
