@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"strconv"
 	"testing"
 
@@ -85,4 +86,22 @@ type countingRecorder struct {
 func (c *countingRecorder) Write(p []byte) (int, error) {
 	c.writes++
 	return c.ResponseRecorder.Write(p)
+}
+
+// RestSharp's non-ASCII file names arrive as RFC 2047 encoded words; RFC 2231 (filename*)
+// is decoded by mime itself.
+func TestPartFileNameEncodings(t *testing.T) {
+	for _, tc := range []struct{ disposition, want string }{
+		{`form-data; name="file"; filename="shot.png"`, "shot.png"},
+		{`form-data; name="file"; filename="=?utf-8?B?w6l0w6kucG5n?="`, "été.png"},
+		{`form-data; name="file"; filename="=?UTF-8?Q?=C3=A9t=C3=A9.png?="`, "été.png"},
+		{`form-data; name="file"; filename*=utf-8''%C3%A9t%C3%A9.png`, "été.png"},
+		{`form-data; name="file"; filename="docs/x.txt"`, "docs/x.txt"},
+		{`form-data; name="file"; filename="=?bogus?B?w6k=?="`, "=?bogus?B?w6k=?="},
+	} {
+		got, ok := partFileName(textproto.MIMEHeader{"Content-Disposition": {tc.disposition}})
+		if !ok || got != tc.want {
+			t.Errorf("%s: name %q (%t), want %q", tc.disposition, got, ok, tc.want)
+		}
+	}
 }
