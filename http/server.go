@@ -154,8 +154,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	api("POST /api/apps/wbflex/list", s.authed(s.flexList))
 	api("GET /api/apps/wbflex/documents/{id}", s.authed(s.flexDocument))
 	mux.Handle("GET /serve/api/v2/{asset_id}/download", s.memoriesDownloadHandler())
-	mux.Handle(memoriesPrefix, s.noMemoriesRoute(mux))
-	mux.Handle(strings.TrimSuffix(memoriesPrefix, "/"), s.noMemoriesRoute(mux)) // no redirect to the prefix
+	mux.Handle("/serve/api/v2/", s.noMemoriesRoute(mux))
+	mux.Handle("/serve/api/v2", s.noMemoriesRoute(mux)) // answered, not redirected to the prefix
 
 	admin := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
 		mux.Handle(pattern, s.apiHandler(s.adminOnly(h)))
@@ -186,13 +186,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}))
 }
 
-// memoriesPrefix is where memories.ai's API lives; its paths refstore does not serve are
-// answered in its envelope.
-const memoriesPrefix = "/serve/api/v2/"
-
-// catchAll are the patterns that answer paths no route serves: a probe that lands on
-// them has found no route.
-var catchAll = []string{"/", memoriesPrefix, strings.TrimSuffix(memoriesPrefix, "/")}
+// catchAll are the patterns that answer paths no route serves (everything, and the
+// memories.ai API in its envelope): a probe that lands on them has found no route.
+var catchAll = []string{"/", "/serve/api/v2/", "/serve/api/v2"}
 
 // apiHandler adapts a handler that returns an error.
 func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) http.Handler {
