@@ -14,6 +14,11 @@ func TestTokenAnyCase(t *testing.T) {
 	if token != strings.ToUpper(token) {
 		t.Fatalf("login handed out %q, not upper case", token)
 	}
+	// Sessions opened before tokens were folded were stored under the hash of the token as
+	// handed out, which was already upper case: the same hash.
+	if sessionHash(token) != hashSecret(token) {
+		t.Fatal("a session stored before case folding would not be found")
+	}
 	lower := strings.ToLower(token)
 	mixed := strings.ToLower(token[:9]) + token[9:]
 	for _, tok := range []string{token, lower, mixed} {
