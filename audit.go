@@ -54,7 +54,10 @@ type AuditEvent struct {
 	Target string
 	// Detail adds facts: sizes and content types, the scope of a call, counts of a
 	// catalog upsert.
-	Detail    string
+	Detail string
+	// Scope is the scope the call named (pr7214, jbs9927, jbc9927, or a Flex document id),
+	// for the webhook events of the mutation; Detail repeats it for the log.
+	Scope     string
 	Count     int64 // assets deleted by asset.delete and asset.delete_all
 	RequestID string
 	Outcome   string // AuditOutcomeOK or the refusing error code

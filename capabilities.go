@@ -51,6 +51,7 @@ type MetaCapabilities struct {
 	Notifier CatalogNotifier // tells of catalog changes
 	Feed     ChangeFeed      // announces every change to the nodes sharing the store (FeedSource)
 	Checker  MetaChecker     // lists what fsck compares with the bytes
+	Events   EventNotifier   // tells when a commit wrote webhook deliveries
 }
 
 // MetaCapabilitiesOf finds what m can do besides MetaStore.
@@ -62,12 +63,13 @@ func MetaCapabilitiesOf(m MetaStore) MetaCapabilities {
 		c.Feed = f.Feed()
 	}
 	c.Checker, _ = m.(MetaChecker)
+	c.Events, _ = m.(EventNotifier)
 	return c
 }
 
 // String lists the abilities for the start-up log.
 func (c MetaCapabilities) String() string {
-	return yesNo("change-feed", c.Feed != nil, "check", c.Checker != nil)
+	return yesNo("change-feed", c.Feed != nil, "check", c.Checker != nil, "event-notify", c.Events != nil)
 }
 
 func yesNo(kv ...any) string {

@@ -17,6 +17,7 @@ type MetaStore interface {
 	AssetStore
 	AuditStore
 	LimitStore
+	WebhookStore
 	// Ping reports whether the store is usable, for /readyz.
 	Ping(ctx context.Context) error
 	Close() error

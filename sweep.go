@@ -7,4 +7,5 @@ type SweepReport struct {
 	Uploads   int   // file tokens that expired
 	Blobs     int   // blobs deleted
 	AuditRows int64 // audit rows past their retention
+	Deliveries int64 // webhook deliveries past their retention
 }

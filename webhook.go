@@ -2,6 +2,8 @@ package refstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"slices"
@@ -210,6 +212,15 @@ type WebhookStore interface {
 	ReplayDelivery(ctx context.Context, account, id string, now time.Time) error
 	// WebhookBacklog counts pending deliveries and the age of the oldest, for metrics.
 	WebhookBacklog(ctx context.Context, now time.Time) (pending int64, oldest time.Duration, err error)
+	// PruneDeliveries removes the delivered and failed deliveries created before before.
+	PruneDeliveries(ctx context.Context, before time.Time) (int64, error)
+}
+
+// EventNotifier is implemented by metadata stores that can tell, as a mutation commits,
+// that it wrote webhook events: the node's deliverer then sends them without waiting for
+// its next poll.
+type EventNotifier interface {
+	OnEvents(fn func())
 }
 
 // DeliveryFilter selects deliveries.
@@ -232,4 +243,43 @@ func (e *WebhookEndpoint) String() string {
 		return e.ID
 	}
 	return fmt.Sprintf("%s (%s://%s%s)", e.ID, u.Scheme, u.Host, u.Path)
+}
+
+// NewEventID draws an event id ("msg_" and 24 hex digits): the webhook-id of every delivery
+// of the event.
+func NewEventID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return "msg_" + hex.EncodeToString(b[:])
+}
+
+// eventActor names who made a change, from the mutation's audit event.
+func eventActor(by *AuditEvent) EventActor {
+	if by == nil || by.Actor == "" {
+		return EventActor{Type: ActorAdmin}
+	}
+	return EventActor{Type: by.Actor, UserID: by.UserID}
+}
+
+// AssetEvent describes a change of an asset, made by the mutation audited as by, at at.
+func AssetEvent(t EventType, a *Asset, by *AuditEvent, at time.Time) Event {
+	var locale *string
+	if a.Locale != "" {
+		l := a.Locale
+		locale = &l
+	}
+	d := EventData{Account: a.Account, ProjectID: a.ProjectID, DocumentID: a.DocumentID, SegmentID: a.SegmentID,
+		AssetID: AssetIDString(a.ID), Locale: locale, Folder: a.RelativePath(), Name: a.Name, Size: a.Size,
+		SHA256: a.SHA256, V: a.Version().String(), Actor: eventActor(by)}
+	if by != nil {
+		d.Scope = by.Scope
+	}
+	return Event{ID: NewEventID(), Type: t, Time: at.UTC(), Data: d}
+}
+
+// UploadEvent describes a completed media upload (its file token is never part of it).
+func UploadEvent(u *Upload, by *AuditEvent, at time.Time) Event {
+	return Event{ID: NewEventID(), Type: EventUploadCompleted, Time: at.UTC(), Data: EventData{Account: u.Account,
+		Folder: (&Address{Folders: u.Folders}).RelativePath(), Name: u.Name, Size: u.Size, SHA256: u.SHA256,
+		Actor: eventActor(by)}}
 }

@@ -294,6 +294,11 @@ const (
 	mxAdminUsage
 	mxAdminAudit
 	mxAdminSweep
+	mxAdminCreateWebhook
+	mxAdminListWebhooks
+	mxAdminDeleteWebhook
+	mxAdminListDeliveries
+	mxAdminReplayDelivery
 	mxHealthz
 	mxReadyz
 	mxMetrics
@@ -343,6 +348,11 @@ var mxRoutes = []struct {
 	{mxAdminUsage, "GET /admin/v1/accounts/{account}/usage", mxNeedAdmin, false, 0},
 	{mxAdminAudit, "GET /admin/v1/audit", mxNeedAdmin, false, 0},
 	{mxAdminSweep, "POST /admin/v1/sweep", mxNeedAdmin, false, 0},
+	{mxAdminCreateWebhook, "POST …/webhooks", mxNeedAdmin, false, 201},
+	{mxAdminListWebhooks, "GET …/webhooks", mxNeedAdmin, false, 0},
+	{mxAdminDeleteWebhook, "DELETE …/webhooks/{id}", mxNeedAdmin, false, 204},
+	{mxAdminListDeliveries, "GET …/webhooks/deliveries", mxNeedAdmin, false, 0},
+	{mxAdminReplayDelivery, "POST …/webhooks/deliveries/{id}/replay", mxNeedAdmin, false, 202},
 	{mxAdminDeleteEntry, "DELETE /admin/v1/accounts/{account}/{kind}/{id}", mxNeedAdmin, false, 204},
 	{mxAdminDeleteGrant, "DELETE …/users/{userId}/grants/{target}", mxNeedAdmin, false, 204},
 	{mxAdminIssueKey, "POST …/users/{userId}/keys", mxNeedAdmin, false, 0},
@@ -978,9 +988,52 @@ func (mx *rightsMatrix) adminCell(r mxRow, c mxCaller, h http.Header) *response 
 		return do(t, mx.c, "GET", "/admin/v1/audit?account="+acct, h, nil)
 	case mxAdminSweep:
 		return do(t, mx.c, "POST", "/admin/v1/sweep", h, nil)
+	case mxAdminCreateWebhook:
+		h.Set("Content-Type", "application/json")
+		return do(t, mx.c, "POST", base+"/webhooks", h, jsonBody(matrixWebhook))
+	case mxAdminListWebhooks:
+		return do(t, mx.c, "GET", base+"/webhooks", h, nil)
+	case mxAdminDeleteWebhook:
+		return do(t, mx.c, "DELETE", base+"/webhooks/"+mx.webhookID(c, acct), h, nil)
+	case mxAdminListDeliveries:
+		return do(t, mx.c, "GET", base+"/webhooks/deliveries", h, nil)
+	case mxAdminReplayDelivery:
+		return do(t, mx.c, "POST", base+"/webhooks/deliveries/"+mx.deliveryID(c, acct)+"/replay", h, nil)
 	}
 	t.Fatalf("no request for %s", r.label)
 	return nil
+}
+
+// matrixWebhook is an endpoint the guard lets through without a name to resolve (a public
+// address); nothing answers there, so its deliveries stay pending.
+var matrixWebhook = map[string]any{"url": "https://93.184.215.14/refstore-matrix"}
+
+// webhookID creates an endpoint on the admin's scratch account and returns its id; other
+// callers get a made-up id (they are refused before it matters).
+func (mx *rightsMatrix) webhookID(c mxCaller, acct string) string {
+	if c.auth != mxAdmin {
+		return "we_0123456789abcdef01234567"
+	}
+	var w wire.Webhook
+	admin(mx.t, mx.c, "POST", "/admin/v1/accounts/"+acct+"/webhooks", matrixWebhook).expect(mx.t, 201).json(mx.t, &w)
+	return w.ID
+}
+
+// deliveryID makes a delivery on the admin's scratch account (an endpoint, then a media
+// upload of its user 1) and returns its id.
+func (mx *rightsMatrix) deliveryID(c mxCaller, acct string) string {
+	if c.auth != mxAdmin {
+		return "wd_0123456789abcdef01234567"
+	}
+	mx.webhookID(c, acct)
+	tn := &tenant{t: mx.t, c: mx.c, account: acct}
+	tn.as("pm").upload("matrix.txt", []byte("matrix"))
+	var ds wire.Deliveries
+	admin(mx.t, mx.c, "GET", "/admin/v1/accounts/"+acct+"/webhooks/deliveries", nil).expect(mx.t, 200).json(mx.t, &ds)
+	if len(ds.Deliveries) == 0 {
+		mx.t.Fatalf("account %s: no webhook delivery after an upload", acct)
+	}
+	return ds.Deliveries[0].ID
 }
 
 // keyID is the id of the first API key of an account's user 1.

@@ -127,7 +127,8 @@ func (s *Server) sweep(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, wire.Sweep{Sessions: rep.Sessions, Uploads: rep.Uploads, Blobs: rep.Blobs, AuditRows: rep.AuditRows})
+	writeJSON(w, http.StatusOK, wire.Sweep{Sessions: rep.Sessions, Uploads: rep.Uploads, Blobs: rep.Blobs, AuditRows: rep.AuditRows,
+		Deliveries: rep.Deliveries})
 	return nil
 }
 

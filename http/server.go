@@ -90,6 +90,11 @@ type Admin interface {
 	RevokeKey(ctx context.Context, account string, user int64, id string) error
 	AuditLog(ctx context.Context, f refstore.AuditFilter) ([]refstore.AuditEvent, error)
 	Sweep(ctx context.Context) (refstore.SweepReport, error)
+	CreateWebhook(ctx context.Context, account, url string, events []string, description string) (refstore.WebhookEndpoint, error)
+	Webhooks(ctx context.Context, account string) ([]refstore.WebhookEndpoint, error)
+	DeleteWebhook(ctx context.Context, account, id string) error
+	Deliveries(ctx context.Context, f refstore.DeliveryFilter) ([]refstore.Delivery, error)
+	ReplayDelivery(ctx context.Context, account, id string) error
 }
 
 // Service is what NewServer serves.
@@ -171,6 +176,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	admin("GET /admin/v1/accounts/{account}/users/{userId}/keys", s.listKeys)
 	admin("DELETE /admin/v1/accounts/{account}/users/{userId}/keys/{keyId}", s.revokeKey)
 	admin("GET /admin/v1/audit", s.auditLog)
+	admin("POST /admin/v1/accounts/{account}/webhooks", s.createWebhook)
+	admin("GET /admin/v1/accounts/{account}/webhooks", s.listWebhooks)
+	admin("DELETE /admin/v1/accounts/{account}/webhooks/{id}", s.deleteWebhook)
+	admin("GET /admin/v1/accounts/{account}/webhooks/deliveries", s.listDeliveries)
+	admin("POST /admin/v1/accounts/{account}/webhooks/deliveries/{id}/replay", s.replayDelivery)
 	admin("POST /admin/v1/sweep", s.sweep)
 
 	mux.HandleFunc("GET /healthz", s.healthz)

@@ -36,9 +36,12 @@ type Options struct {
 // Store is a metadata store with a cache of what requests read.
 type Store struct {
 	inner refstore.MetaStore
-	// The audit log and the limits' counters are not cached: their methods pass through.
+	// The audit log, the limits' counters and webhooks are not cached: their methods pass
+	// through.
 	refstore.AuditStore
 	refstore.LimitStore
+	// Webhook endpoints and deliveries are not cached either.
+	refstore.WebhookStore
 
 	cache     *cache    // nil: nothing is cached
 	follower  *follower // non-nil with a change feed
@@ -54,7 +57,7 @@ var (
 
 // New decorates inner with a cache kept coherent as opts say.
 func New(inner refstore.MetaStore, opts Options) *Store {
-	s := &Store{inner: inner, AuditStore: inner, LimitStore: inner}
+	s := &Store{inner: inner, AuditStore: inner, LimitStore: inner, WebhookStore: inner}
 	switch {
 	case opts.Exclusive:
 		s.cache = newCache()

@@ -54,8 +54,9 @@ if ! pg_up; then
 fi
 
 here="$(dirname "$0")"
-# nginx fronts the cluster in the deployment tests (deploy/nginx.conf); systemd-analyze,
+# nginx fronts the cluster in the deployment tests (deploy/nginx.conf); GNU time measures
+# the peak memory of commands the tests run; systemd-analyze,
 # which verifies the unit file, comes with Debian's systemd, always installed.
-"$here/apt-install.sh" "nginx-light=1.22.1-9+deb12u11"
+"$here/apt-install.sh" "nginx-light=1.22.1-9+deb12u11" "time=1.9-0.2"
 # The preview and analysis tools and their sandbox.
 "$here/media-deps.sh"

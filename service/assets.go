@@ -82,7 +82,7 @@ func (s *Service) Attach(ctx context.Context, p refstore.Principal, sc refstore.
 		}
 	}
 	ev := userEvent(ctx, p, refstore.AuditAttach)
-	ev.SegmentID, ev.Detail = segmentID, "scope="+sc.String()
+	ev.SegmentID, ev.Detail, ev.Scope = segmentID, "scope="+sc.String(), sc.String()
 	acc, segs, err := s.authorize(ctx, p, sc, refstore.RightUpload, segmentID)
 	ev.ProjectID = acc.ProjectID
 	if err != nil {
@@ -217,7 +217,7 @@ func (s *Service) List(ctx context.Context, p refstore.Principal, sc refstore.Sc
 // returns how many went. Deleting nothing is not an error.
 func (s *Service) Delete(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr *refstore.Address) (int, error) {
 	ev := userEvent(ctx, p, refstore.AuditDeleteAll)
-	ev.SegmentID, ev.Detail = segmentID, "scope="+sc.String()
+	ev.SegmentID, ev.Detail, ev.Scope = segmentID, "scope="+sc.String(), sc.String()
 	if addr != nil {
 		ev.Action, ev.Target = refstore.AuditDelete, addressTarget(*addr)
 	}

@@ -117,6 +117,9 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 			return r, fmt.Errorf("pruning the audit log: %w", err)
 		}
 	}
+	if r.Deliveries, err = s.meta.PruneDeliveries(ctx, now.Add(-s.cfg.WebhookRetention)); err != nil {
+		return r, fmt.Errorf("pruning webhook deliveries: %w", err)
+	}
 	return r, s.limits.Prune(ctx)
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/refstore/refstore"
+	"github.com/refstore/refstore/webhook"
 	"github.com/refstore/refstore/internal/keylock"
 	"github.com/refstore/refstore/ratelimit"
 )
@@ -47,6 +48,12 @@ type Config struct {
 	// MaxUploadsPerKey caps the uploads of one API key in progress at once on a node; 0:
 	// no cap.
 	MaxUploadsPerKey int
+	// WebhookGuard decides which addresses webhook endpoints may point at; endpoints are
+	// checked against it when they are created (the deliverer checks every connection).
+	WebhookGuard webhook.Guard
+	// WebhookRetention is how long delivered and failed deliveries stay listed; default
+	// 30 days.
+	WebhookRetention time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -64,6 +71,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RateWindow <= 0 {
 		c.RateWindow = time.Hour
+	}
+	if c.WebhookRetention <= 0 {
+		c.WebhookRetention = 30 * 24 * time.Hour
 	}
 }
 

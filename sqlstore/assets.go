@@ -17,6 +17,7 @@ import (
 func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload, audit *refstore.AuditEvent) (_ string, err error) {
 	defer classify(&err)
 	var key string
+	var events int
 	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// An existing blob is reused, and revived if it was marked as garbage.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (account_id, sha256, blob_key, size, created)
@@ -35,8 +36,14 @@ func (s *Store) CreateUpload(ctx context.Context, u *refstore.Upload, audit *ref
 		if err != nil {
 			return err
 		}
+		if events, err = writeEvents(ctx, tx, audit, refstore.UploadEvent(u, audit, u.Created)); err != nil {
+			return err
+		}
 		return recordAudit(ctx, tx, audit, nil)
 	})
+	if err == nil {
+		s.eventsWritten(events)
+	}
 	return key, err
 }
 
@@ -100,6 +107,7 @@ func (s *Store) DeleteExpiredUploads(ctx context.Context, now time.Time) (_ []re
 //     modification date strictly after the previous one so that `v` always changes.
 func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, previous *refstore.Asset, err error) {
 	defer classify(&err)
+	var events int
 	err = s.inTxAnnounce(ctx, segmentChange(p.Account, p.Segment.ID), func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE uploads SET expires = expires
 			WHERE hash = $1 AND account_id = $2 AND user_id = $3 AND expires > $4`,
@@ -142,6 +150,13 @@ func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, pre
 			}
 		}
 		asset = a
+		kind := refstore.EventAssetAttached
+		if previous != nil {
+			kind = refstore.EventAssetReplaced
+		}
+		if events, err = writeEvents(ctx, tx, p.Audit, refstore.AssetEvent(kind, a, p.Audit, p.Now)); err != nil {
+			return err
+		}
 		return recordAudit(ctx, tx, p.Audit, func(ev *refstore.AuditEvent) {
 			ev.Action, ev.AssetID = refstore.AuditAttach, a.ID
 			if previous != nil {
@@ -153,6 +168,7 @@ func (s *Store) Attach(ctx context.Context, p refstore.AttachParams) (asset, pre
 	if err != nil {
 		return nil, nil, err
 	}
+	s.eventsWritten(events)
 	return asset, previous, nil
 }
 
@@ -293,6 +309,7 @@ func segmentAssets(ctx context.Context, q queryer, account string, segmentIDs []
 func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int64, addr *refstore.Address, audit *refstore.AuditEvent) (_ []refstore.Asset, err error) {
 	defer classify(&err)
 	var deleted []refstore.Asset
+	var events int
 	err = s.inTxAnnounce(ctx, segmentChange(account, segmentID), func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE segments SET rev = rev + 1 WHERE account_id = $1 AND id = $2`,
 			account, segmentID); err != nil {
@@ -317,6 +334,16 @@ func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int6
 		if err := markUnreferenced(ctx, tx, time.Now(), contents); err != nil {
 			return err
 		}
+		// One event per asset, a delete-all included: a receiver that mirrors the assets
+		// needs to know each one that went.
+		now := time.Now()
+		gone := make([]refstore.Event, len(deleted))
+		for i := range deleted {
+			gone[i] = refstore.AssetEvent(refstore.EventAssetDeleted, &deleted[i], audit, now)
+		}
+		if events, err = writeEvents(ctx, tx, audit, gone...); err != nil {
+			return err
+		}
 		return recordAudit(ctx, tx, audit, func(ev *refstore.AuditEvent) {
 			ev.Count = int64(len(deleted))
 			if addr != nil && len(deleted) == 1 {
@@ -324,6 +351,9 @@ func (s *Store) DeleteAssets(ctx context.Context, account string, segmentID int6
 			}
 		})
 	})
+	if err == nil {
+		s.eventsWritten(events)
+	}
 	return deleted, err
 }
 

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -37,9 +38,14 @@ type Store struct {
 	// feedURL is where a shared store listens for changes (see feed.go); empty on SQLite
 	// and on read-only stores.
 	feedURL string
+	// onEvents is told when a committed mutation wrote webhook deliveries.
+	onEvents atomic.Pointer[func()]
 }
 
-var _ refstore.MetaStore = (*Store)(nil)
+var (
+	_ refstore.MetaStore     = (*Store)(nil)
+	_ refstore.EventNotifier = (*Store)(nil)
+)
 
 // Open opens (and migrates) the metadata store named by a URL: sqlite:PATH, or
 // postgres://… (postgresql://…) in any form pgx accepts.

@@ -326,3 +326,25 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (_ int64,
 	})
 	return n, err
 }
+
+// OnEvents sets fn, called after a mutation that wrote webhook deliveries commits.
+func (s *Store) OnEvents(fn func()) { s.onEvents.Store(&fn) }
+
+// eventsWritten tells the deliverer of this node that deliveries are due.
+func (s *Store) eventsWritten(n int) {
+	if n == 0 {
+		return
+	}
+	if fn := s.onEvents.Load(); fn != nil {
+		(*fn)()
+	}
+}
+
+// writeEvents enqueues the events of a user's mutation (one with an audit event: the
+// sweeper's, recovery's and imports' changes send none).
+func writeEvents(ctx context.Context, tx queryer, audit *refstore.AuditEvent, events ...refstore.Event) (int, error) {
+	if audit == nil || len(events) == 0 {
+		return 0, nil
+	}
+	return enqueueEvents(ctx, tx, events)
+}

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,7 +24,7 @@ func TestWebhooksPostgreSQL(t *testing.T) {
 }
 
 func webhookEvent(id string, typ refstore.EventType, account string, at time.Time) refstore.Event {
-	return refstore.Event{ID: id, Type: typ, Time: at, Data: refstore.EventData{Account: account, SegmentID: 27665601,
+	return refstore.Event{ID: id, Type: typ, Time: at, Data: refstore.EventData{Account: account, SegmentID: 1001,
 		Name: "shot.png", Size: 3, SHA256: "ab", Actor: refstore.EventActor{Type: refstore.ActorUser, UserID: 1}}}
 }
 
@@ -212,5 +214,105 @@ func TestWebhookClaimsTwoNodes(t *testing.T) {
 		if c != 1 {
 			t.Fatalf("%s claimed %d times", id, c)
 		}
+	}
+}
+
+func TestWebhookEventsSQLite(t *testing.T) {
+	testWebhookEvents(t, func(t *testing.T) *Store { return openSQLiteFile(t, filepath.Join(t.TempDir(), "meta.db")) })
+}
+
+func TestWebhookEventsPostgreSQL(t *testing.T) {
+	testWebhookEvents(t, func(t *testing.T) *Store { return openPostgresDB(t, testenv.Postgres(t)) })
+}
+
+// The mutations write their events in their own transaction: an attach, an overwrite, a
+// delete-all of two assets and an upload make one delivery each per endpoint (the delete-all
+// one per asset); a refused attach writes none, and mutations without an audit event
+// (sweeper, recovery, import) write none.
+func testWebhookEvents(t *testing.T, open func(t *testing.T) *Store) {
+	ctx := t.Context()
+	s := open(t)
+	loadCatalog(t, s)
+	var notified atomic.Int64
+	s.OnEvents(func() { notified.Add(1) })
+	if err := s.CreateWebhook(ctx, refstore.WebhookEndpoint{ID: "we_1", Account: "acme", URL: "https://x/", Secret: "s",
+		Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	by := func() *refstore.AuditEvent {
+		return &refstore.AuditEvent{Account: "acme", Actor: refstore.ActorUser, UserID: 1, Action: refstore.AuditAttach,
+			Scope: "pr10"}
+	}
+	seg := segment(t, s, "acme", 1001)
+	u1 := upload(t, s, "acme", 1, "one") // no audit event: no delivery
+	uploadWithAudit := &refstore.Upload{TokenHash: hex32(), Account: "acme", UserID: 1, Folders: []string{"docs"},
+		Name: "two.png", Size: 3, SHA256: sha("two"), ContentType: "image/png", Created: t0,
+		Expires: t0.Add(24 * time.Hour), BlobKey: hex32()}
+	if _, err := s.CreateUpload(ctx, uploadWithAudit, &refstore.AuditEvent{Account: "acme", Actor: refstore.ActorUser,
+		UserID: 1, Action: refstore.AuditUpload}); err != nil {
+		t.Fatal(err)
+	}
+	attach := func(u *refstore.Upload, a refstore.Address) (*refstore.Asset, error) {
+		asset, _, err := s.Attach(ctx, refstore.AttachParams{Account: "acme", UserID: 1, UploadHash: u.TokenHash,
+			Segment: seg, Address: a, Now: t0, NewID: 1000 + nextAssetID.Add(1), Audit: by()})
+		return asset, err
+	}
+	a1, err := attach(u1, addr("en", "", "a.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := attach(uploadWithAudit, addr("en", "", "a.png")); err != nil { // overwrite
+		t.Fatal(err)
+	}
+	if _, err := attach(u1, addr("de", "", "b.png")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := attach(u1, addr("de", "b.png", "c.png")); refstore.ErrorCode(err) != refstore.CodeConflict {
+		t.Fatalf("clashing attach: %v", err)
+	}
+	if _, err := s.DeleteAssets(ctx, "acme", 1001, nil, &refstore.AuditEvent{Account: "acme",
+		Actor: refstore.ActorUser, UserID: 1, Action: refstore.AuditDeleteAll, Scope: "pr10"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Deliveries(ctx, refstore.DeliveryFilter{Account: "acme", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for i := len(got) - 1; i >= 0; i-- { // oldest first
+		types = append(types, string(got[i].Event.Type))
+	}
+	slices.Sort(types)
+	want := []string{"asset.attached", "asset.attached", "asset.deleted", "asset.deleted", "asset.replaced", "upload.completed"}
+	if !slices.Equal(types, want) {
+		t.Fatalf("events %v, want %v", types, want)
+	}
+	if notified.Load() != 5 {
+		t.Fatalf("notified %d times, want 5 (upload, 3 attaches, the delete)", notified.Load())
+	}
+	ids := map[string]bool{}
+	for _, d := range got {
+		ids[d.Event.ID] = true
+		e := d.Event
+		if e.Data.Account != "acme" || e.Data.Actor != (refstore.EventActor{Type: refstore.ActorUser, UserID: 1}) {
+			t.Fatalf("event %+v", e)
+		}
+		switch e.Type {
+		case refstore.EventUploadCompleted:
+			if e.Data.Name != "two.png" || e.Data.Folder != "docs" || e.Data.SHA256 != sha("two") || e.Data.SegmentID != 0 {
+				t.Fatalf("upload event %+v", e.Data)
+			}
+		case refstore.EventAssetAttached, refstore.EventAssetReplaced, refstore.EventAssetDeleted:
+			if e.Data.Scope != "pr10" || e.Data.SegmentID != 1001 || e.Data.DocumentID != seg.DocumentID ||
+				e.Data.ProjectID != seg.ProjectID || e.Data.Locale == nil || e.Data.V == "" || e.Data.AssetID == "" {
+				t.Fatalf("%s event %+v", e.Type, e.Data)
+			}
+		}
+		if e.Type == refstore.EventAssetAttached && e.Data.Name == "a.png" && e.Data.AssetID != refstore.AssetIDString(a1.ID) {
+			t.Fatalf("attach event names %s, want %s", e.Data.AssetID, refstore.AssetIDString(a1.ID))
+		}
+	}
+	if len(ids) != len(got) {
+		t.Fatal("two deliveries share an event id")
 	}
 }

@@ -142,10 +142,55 @@ type Key struct {
 
 // Sweep is what POST /admin/v1/sweep removed.
 type Sweep struct {
-	Sessions  int64 `json:"sessions"`
-	Uploads   int   `json:"uploads"`
-	Blobs     int   `json:"blobs"`
-	AuditRows int64 `json:"auditRows"`
+	Sessions   int64 `json:"sessions"`
+	Uploads    int   `json:"uploads"`
+	Blobs      int   `json:"blobs"`
+	AuditRows  int64 `json:"auditRows"`
+	Deliveries int64 `json:"deliveries"` // webhook deliveries past their retention
+}
+
+// WebhookRequest is the body of POST /admin/v1/accounts/{account}/webhooks.
+type WebhookRequest struct {
+	URL string `json:"url"`
+	// Events filters what is sent (asset.attached, asset.replaced, asset.deleted,
+	// upload.completed); empty or absent: every event.
+	Events      []string `json:"events,omitempty"`
+	Description string   `json:"description,omitempty"`
+}
+
+// Webhook is an endpoint as the admin API shows it; Secret only in the answer that
+// created it.
+type Webhook struct {
+	ID          string   `json:"id"`
+	URL         string   `json:"url"`
+	Events      []string `json:"events"` // empty: every event
+	Description string   `json:"description"`
+	Created     string   `json:"created"`
+	Secret      string   `json:"secret,omitempty"` // whsec_…, for verifying signatures
+}
+
+// Webhooks is the answer of GET /admin/v1/accounts/{account}/webhooks.
+type Webhooks struct {
+	Webhooks []Webhook `json:"webhooks"`
+}
+
+// Delivery is one event on its way to one endpoint (GET …/webhooks/deliveries).
+type Delivery struct {
+	ID          string         `json:"id"`
+	EndpointID  string         `json:"endpointId"`
+	Event       refstore.Event `json:"event"` // exactly the body that is sent
+	State       string         `json:"state"` // pending, delivered, failed
+	Attempts    int            `json:"attempts"`
+	NextAttempt *string        `json:"nextAttempt"` // when a pending delivery is due
+	LastStatus  int            `json:"lastStatus"`  // the endpoint's last HTTP status; 0 when none came
+	LastError   string         `json:"lastError"`
+	Created     string         `json:"created"`
+	DeliveredAt *string        `json:"deliveredAt"`
+}
+
+// Deliveries is the answer of GET /admin/v1/accounts/{account}/webhooks/deliveries.
+type Deliveries struct {
+	Deliveries []Delivery `json:"deliveries"`
 }
 
 // AuditEvent is one row of GET /admin/v1/audit. Ids are JSON numbers except the row's own

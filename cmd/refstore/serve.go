@@ -26,6 +26,7 @@ import (
 	"github.com/refstore/refstore/metacache"
 	"github.com/refstore/refstore/service"
 	"github.com/refstore/refstore/sqlstore"
+	"github.com/refstore/refstore/webhook"
 )
 
 type serveConfig struct {
@@ -56,6 +57,16 @@ type serveConfig struct {
 	accessLog     bool
 	logFormat     string
 	logLevel      string
+	webhooks      webhookFlags
+}
+
+// webhookFlags configure the delivery of webhooks.
+type webhookFlags struct {
+	allowNetworks string
+	workers       int
+	timeout       time.Duration
+	firstRetry    time.Duration
+	retention     time.Duration
 }
 
 func serveCommand() *cobra.Command {
@@ -91,6 +102,11 @@ func serveCommand() *cobra.Command {
 	f.String(&c.tlsCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS with HTTP/2 (reloaded on SIGHUP)")
 	f.String(&c.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	f.Addr(&c.debugAddr, "debug-addr", "", "address of a separate listener serving /debug/pprof/ (keep it private; default off)")
+	f.String(&c.webhooks.allowNetworks, "webhook-allow-networks", "", "comma-separated internal networks (10.0.0.0/8, 127.0.0.1) webhook endpoints may point at (default: public addresses only)")
+	f.Int(&c.webhooks.workers, "webhook-workers", 4, "webhook deliveries a node sends at once")
+	f.Duration(&c.webhooks.timeout, "webhook-timeout", 10*time.Second, "how long one webhook delivery may take before it counts as failed")
+	f.Duration(&c.webhooks.firstRetry, "webhook-first-retry", 5*time.Second, "wait after a delivery's first failure; each further failure doubles it, up to 1h, for a day")
+	f.Duration(&c.webhooks.retention, "webhook-retention", 30*24*time.Hour, "how long delivered and failed webhook deliveries stay listed")
 	f.String(&c.logFormat, "log-format", "text", "log format: text or json")
 	f.String(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -116,6 +132,8 @@ func (c *serveConfig) checkLimits() error {
 		return fmt.Errorf("--read-header-timeout and --idle-timeout must be positive")
 	case c.bodyTimeout < 0:
 		return fmt.Errorf("--body-read-timeout %s: give a duration, or 0 for no limit", c.bodyTimeout)
+	case c.webhooks.workers < 1 || c.webhooks.timeout <= 0 || c.webhooks.firstRetry <= 0 || c.webhooks.retention <= 0:
+		return fmt.Errorf("--webhook-workers, --webhook-timeout, --webhook-first-retry and --webhook-retention must be positive")
 	case c.uploadsPerKey < 0:
 		return fmt.Errorf("--max-uploads-per-key %d: give a number of uploads, or 0 for no cap", c.uploadsPerKey)
 	}
@@ -159,11 +177,22 @@ func serve(ctx context.Context, c serveConfig) error {
 	// every change; on a shared store the change feed keeps it coherent.
 	metaCaps := refstore.MetaCapabilitiesOf(st.meta)
 	meta := metacache.New(st.meta, metacache.Options{Exclusive: c.stores.embedded(), Feed: metaCaps.Feed})
+	allowed, err := webhook.ParseNetworks(c.webhooks.allowNetworks)
+	if err != nil {
+		return fmt.Errorf("--webhook-allow-networks: %w", err)
+	}
+	guard := webhook.Guard{Allow: allowed}
 	svc := service.New(meta, st.blobs, service.Config{TokenTTL: c.tokenTTL, FileTokenTTL: c.fileTokenTTL,
 		MaxUploadSize: int64(c.maxUpload), DeleteGrace: st.deleteGrace(c.deleteGrace), OrphanGrace: c.orphanGrace,
 		ExclusiveMetadata: c.stores.embedded(), BlobCacheSize: blobCacheSize(c),
 		AuditRetention: c.auditKeep, RateLimit: c.rateLimit, RateWindow: c.rateWindow,
-		MaxUploadsPerKey: c.uploadsPerKey}, log)
+		MaxUploadsPerKey: c.uploadsPerKey, WebhookGuard: guard, WebhookRetention: c.webhooks.retention}, log)
+	// The deliverer of webhooks: woken by this node's commits, polling for the others'.
+	deliverer := webhook.New(meta, webhook.Config{Guard: guard, Workers: c.webhooks.workers, Timeout: c.webhooks.timeout,
+		FirstRetry: c.webhooks.firstRetry}, log)
+	if metaCaps.Events != nil {
+		metaCaps.Events.OnEvents(deliverer.Notify)
+	}
 	log.Info("capabilities", "stores", capabilities(metaCaps, st, c))
 	if err := recoverUnclean(ctx, svc, st, c.orphanGrace, log); err != nil {
 		return err
@@ -210,6 +239,7 @@ func serve(ctx context.Context, c serveConfig) error {
 	background.Go(func() { svc.RunSweepers(sweepCtx, c.sweepInterval, c.orphanSweep) })
 	background.Go(func() { meta.Run(sweepCtx) })
 	background.Go(func() { svc.RunLimits(sweepCtx) })
+	background.Go(func() { deliverer.Run(sweepCtx) })
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
