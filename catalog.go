@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -115,6 +116,9 @@ type CatalogAccount struct {
 type CatalogUser struct {
 	ID   int64  `json:"id"`
 	Name string `json:"name,omitempty"`
+	// Email is the user's e-mail address, shown to connectors as the person's email
+	// (POST /api/persons/list). Empty in an upsert: the stored value is kept.
+	Email string `json:"email,omitempty"`
 	// APIKey, when set, adds this key to the user (idempotently). It is never returned.
 	APIKey string `json:"apiKey,omitempty"`
 }
@@ -125,9 +129,16 @@ type CatalogProject struct {
 	Documents []CatalogDocument `json:"documents,omitempty"`
 }
 
+// CatalogDocument is a document of a project and its segments. Name and the locales are
+// what Wordbee connectors show of a document (GET /api/apps/wbflex/documents/{id}); all
+// are optional, and kept when absent from an upsert (TargetLocales: when null).
 type CatalogDocument struct {
-	ID       int64   `json:"id"`
-	Segments []int64 `json:"segments,omitempty"`
+	ID   int64  `json:"id"`
+	Name string `json:"name,omitempty"` // as Wordbee shows it: folders joined with '\'
+	// SourceLocale and TargetLocales are BCP 47 tags, stored in canonical form.
+	SourceLocale  string   `json:"sourceLocale,omitempty"`
+	TargetLocales []string `json:"targetLocales,omitempty"`
+	Segments      []int64  `json:"segments,omitempty"`
 }
 
 // CatalogJob is a job of a project and the documents it covers. Codyt says which id space
@@ -163,8 +174,16 @@ var accountIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 // '_' or '-', starting with a letter or digit. Account ids become folder names.
 func ValidAccountID(s string) bool { return accountIDPattern.MatchString(s) }
 
+// Limits of the catalog's free texts.
+const (
+	maxCatalogName   = 1024 // a document's name, folders included
+	maxCatalogEmail  = 254  // RFC 5321's longest path
+	maxTargetLocales = 500
+)
+
 // Validate checks what can be checked inside the payload itself; references to entries
-// stored by earlier upserts are checked by the store.
+// stored by earlier upserts are checked by the store. It puts the documents' locales in
+// canonical form (en-us → en-US), as assets' locales are.
 func (c *Catalog) Validate() error {
 	bad := func(format string, args ...any) error {
 		return &Error{Code: CodeInvalidBody, Message: "Invalid catalog: " + fmt.Sprintf(format, args...)}
@@ -188,6 +207,9 @@ func (c *Catalog) Validate() error {
 			if u.ID <= 0 {
 				return bad("account %s: user id %d must be positive", a.ID, u.ID)
 			}
+			if err := checkCatalogText(u.Email, maxCatalogEmail); err != nil {
+				return bad("account %s: user %d: email %v", a.ID, u.ID, err)
+			}
 			if n := utf8.RuneCountInString(u.APIKey); u.APIKey != "" && n < MinAPIKeyLength {
 				return bad("account %s: user %d: apiKey has %d characters; API keys need at least %d (use long random keys, "+
 					"or let refstore issue them: POST /admin/v1/accounts/{account}/users/{userId}/keys)", a.ID, u.ID, n, MinAPIKeyLength)
@@ -197,9 +219,16 @@ func (c *Catalog) Validate() error {
 			if p.ID <= 0 {
 				return bad("account %s: project id %d must be positive", a.ID, p.ID)
 			}
-			for _, d := range p.Documents {
+			for k := range p.Documents {
+				d := &p.Documents[k]
 				if d.ID <= 0 {
 					return bad("account %s: document id %d must be positive", a.ID, d.ID)
+				}
+				if err := checkCatalogText(d.Name, maxCatalogName); err != nil {
+					return bad("account %s: document %d: name %v", a.ID, d.ID, err)
+				}
+				if err := canonicalDocumentLocales(d); err != nil {
+					return bad("account %s: document %d: %v", a.ID, d.ID, err)
 				}
 				for _, s := range d.Segments {
 					if s <= 0 {
@@ -228,5 +257,47 @@ func (c *Catalog) Validate() error {
 			}
 		}
 	}
+	return nil
+}
+
+// checkCatalogText refuses what a connector could not show: invalid UTF-8, control
+// characters, and more than max bytes.
+func checkCatalogText(s string, max int) error {
+	switch {
+	case len(s) > max:
+		return fmt.Errorf("is longer than %d bytes", max)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("is not valid UTF-8")
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return fmt.Errorf("holds a control character")
+	}
+	return nil
+}
+
+// canonicalDocumentLocales checks a document's locales and puts them in canonical form;
+// repeated target locales are kept once.
+func canonicalDocumentLocales(d *CatalogDocument) error {
+	src, err := ParseLocale(d.SourceLocale)
+	if err != nil {
+		return fmt.Errorf("sourceLocale %q is not a valid BCP 47 language tag", truncate(d.SourceLocale, 40))
+	}
+	d.SourceLocale = src
+	if len(d.TargetLocales) > maxTargetLocales {
+		return fmt.Errorf("more than %d targetLocales", maxTargetLocales)
+	}
+	if d.TargetLocales == nil {
+		return nil
+	}
+	out := make([]string, 0, len(d.TargetLocales))
+	for _, l := range d.TargetLocales {
+		c, err := ParseLocale(l)
+		if err != nil || c == "" {
+			return fmt.Errorf("targetLocales: %q is not a valid BCP 47 language tag", truncate(l, 40))
+		}
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	d.TargetLocales = out
 	return nil
 }

@@ -26,6 +26,17 @@ type CatalogStore interface {
 	// DocumentRights returns the caller's rights on a document: its project grant
 	// together with the grants of every job that covers the document.
 	DocumentRights(ctx context.Context, p Principal, documentID int64) (Rights, error)
+
+	// Users lists an account's users (id, name, e-mail), by id.
+	Users(ctx context.Context, account string) ([]CatalogUser, error)
+	// Document describes one document; CodeScopeNotFound when it is not in the account.
+	Document(ctx context.Context, account string, id int64) (DocumentInfo, error)
+	// ReadableDocuments lists, by id, the documents the caller may read: those of the
+	// projects its project grants give read on, and those covered by the jobs its job
+	// grants give read on.
+	ReadableDocuments(ctx context.Context, p Principal) ([]DocumentInfo, error)
+	// SegmentCounts counts the segments of documents; unknown documents are left out.
+	SegmentCounts(ctx context.Context, account string, documentIDs []int64) (map[int64]int64, error)
 }
 
 // EntryKind names what Entry removes.

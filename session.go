@@ -28,6 +28,9 @@ type Session struct {
 type AuthStore interface {
 	// UserByKey finds the user owning an API key of the account.
 	UserByKey(ctx context.Context, account, keyHash string) (int64, error)
+	// KeyOwner finds the account and user owning an API key, by its hash alone (keys are
+	// unique across accounts); CodeUnauthorized when no account has it.
+	KeyOwner(ctx context.Context, keyHash string) (account string, userID int64, err error)
 	// AddAPIKey stores k as given (its ID, Hash and Created), so that a key's hash moved
 	// from another store keeps the key working. Adding a key the user already has is a
 	// no-op; a key of another user is CodeConflict.

@@ -177,6 +177,11 @@ func (m *mxModel) docRights(user, doc int64) mxRight {
 	return r
 }
 
+// documents lists the documents of the catalog, by id.
+func (m *mxModel) documents() []int64 {
+	return slices.Sorted(maps.Keys(m.docProject))
+}
+
 // access resolves a scope as SPEC §1 describes it: whether it exists, its project, the
 // documents it is limited to (nil: the whole project) and the caller's rights in it.
 func (m *mxModel) access(user int64, s *mxScope) (ok bool, project int64, docs []int64, r mxRight) {
@@ -298,6 +303,10 @@ const (
 	mxReadyz
 	mxMetrics
 	mxScopeRights
+	mxPersons
+	mxFlexList
+	mxFlexDocument
+	mxMemories
 )
 
 // mxNeed is the rule table: the right each route needs. Media upload needs none (rights
@@ -353,6 +362,10 @@ var mxRoutes = []struct {
 	{mxReadyz, "GET /readyz", mxNeedPublic, false, 0},
 	{mxMetrics, "GET /metrics", mxNeedPublic, false, 0},
 	{mxScopeRights, "scope rights GET", mxRead, true, 0},
+	{mxFlexDocument, "Flex document GET", mxRead, true, 0},
+	{mxPersons, "POST /api/persons/list", mxNeedAuthenticated, false, 0},
+	{mxFlexList, "POST /api/apps/wbflex/list", mxNeedAuthenticated, false, 0},
+	{mxMemories, "GET /serve/api/v2/{asset_id}/download", mxRead, false, 0},
 }
 
 type mxRow struct {
@@ -373,7 +386,8 @@ func mxRows() []mxRow {
 	var rows []mxRow
 	for _, s := range mxScopes {
 		for _, rt := range mxRoutes {
-			if rt.scoped && !(rt.kind == mxScopeRights && s.flex) { // the rights route takes pr/jbs/jbc scopes only
+			// The rights route takes pr/jbs/jbc scopes only, the Flex document route Flex ids only.
+			if rt.scoped && !(rt.kind == mxScopeRights && s.flex) && !(rt.kind == mxFlexDocument && !s.flex) {
 				rows = append(rows, mxRow{kind: rt.kind, label: rt.label + " " + s.label, need: rt.need, scope: s, ok: cmp.Or(rt.ok, 200)})
 			}
 		}
@@ -551,7 +565,7 @@ func (mx *rightsMatrix) expect(r mxRow, c mxCaller) mxOutcome {
 		}
 		return mxOutcome{404, "file_token_invalid"}
 	}
-	if r.kind == mxAssetID {
+	if r.kind == mxAssetID || r.kind == mxMemories {
 		if !ownsObjects {
 			return mxOutcome{404, "asset_not_found"}
 		}
@@ -568,7 +582,8 @@ func (mx *rightsMatrix) expect(r mxRow, c mxCaller) mxOutcome {
 		return mxOutcome{403, "forbidden"}
 	}
 	for _, seg := range mx.segmentsOf(r, c) {
-		if r.kind != mxScopeRights && !m.inScope(project, docs, seg) { // the rights route names no segment
+		// The rights and Flex document routes name no segment.
+		if r.kind != mxScopeRights && r.kind != mxFlexDocument && !m.inScope(project, docs, seg) {
 			return mxOutcome{404, "segment_not_found"}
 		}
 	}
@@ -611,6 +626,26 @@ func (mx *rightsMatrix) headers(r mxRow, c mxCaller, fresh bool) (h http.Header,
 		s = mx.a.as(mx.userOf(r, c))
 	}
 	return rbAuthHeaders(s), s
+}
+
+// keyHeader is a caller's credential on memories.ai's route, which takes an API key in
+// Authorization: the user's key; for tenant B's session sent as tenant A's, B's session
+// token (not a key); for a bad token, a key nobody holds; the admin token as it is sent to
+// the admin API. h holds the caller's session headers, which this route ignores.
+func (mx *rightsMatrix) keyHeader(r mxRow, c mxCaller, h http.Header) http.Header {
+	switch c.auth {
+	case mxNoToken:
+		return http.Header{}
+	case mxAdmin:
+		return h
+	case mxBadToken:
+		return http.Header{"Authorization": {"rsk_not-a-key-" + rbSHA256(randomBytes(8))}}
+	case mxForeignHeader:
+		return http.Header{"Authorization": {h.Get("X-Auth-Token")}}
+	case mxForeignOwn:
+		return http.Header{"Authorization": {apiKey(mx.b.account, "pm")}}
+	}
+	return http.Header{"Authorization": {apiKey(mx.a.account, mx.userOf(r, c))}}
 }
 
 func (mx *rightsMatrix) base(s *mxScope) string {
@@ -755,6 +790,54 @@ func (mx *rightsMatrix) cell(r mxRow, c mxCaller) (mxOutcome, []string) {
 			if err := json.Unmarshal(resp.body, &got); err != nil || !slices.Equal(got.Rights, want) {
 				fail("rights %s, want %v", truncate(resp.body), want)
 			}
+		}
+	case mxPersons:
+		resp = do(t, mx.c, "POST", "/api/persons/list", h, nil)
+		var got wire.PersonList
+		if resp.StatusCode == 200 && (json.Unmarshal(resp.body, &got) != nil || got.Total != len(fixtureUsers) || got.Count != len(fixtureUsers)) {
+			fail("persons %s, want the %d users of the caller's account", truncate(resp.body), len(fixtureUsers))
+		}
+	case mxFlexList:
+		resp = do(t, mx.c, "POST", "/api/apps/wbflex/list", h, nil)
+		if resp.StatusCode == 200 {
+			m := mx.ma
+			if c.auth == mxForeignOwn {
+				m = mx.mb
+			}
+			want := []string{}
+			for _, doc := range m.documents() {
+				if m.docRights(mx.userID(mx.userOf(r, c)), doc).has(mxRead) {
+					want = append(want, strconv.FormatInt(doc, 10))
+				}
+			}
+			var got wire.FlexDocumentList
+			ids := []string{}
+			json.Unmarshal(resp.body, &got)
+			for _, row := range got.Rows {
+				ids = append(ids, row.ID)
+			}
+			if !slices.Equal(ids, want) || got.Total != len(want) {
+				fail("Flex list %v (total %d), want the readable documents %v", ids, got.Total, want)
+			}
+		}
+	case mxFlexDocument:
+		resp = do(t, mx.c, "GET", "/api/apps/wbflex/documents/"+r.scope.flexID(), h, nil)
+		if resp.StatusCode == 200 {
+			m := mx.ma
+			if c.auth == mxForeignOwn {
+				m = mx.mb
+			}
+			_, project, docs, _ := m.access(mx.userID(mx.userOf(r, c)), r.scope)
+			var got wire.FlexDocument
+			if json.Unmarshal(resp.body, &got) != nil || got.ID != slices.Min(docs) || got.ProjectID != project {
+				fail("Flex document %s, want document %d of project %d", truncate(resp.body), slices.Min(docs), project)
+			}
+		}
+	case mxMemories:
+		id := mx.baseline.probeID(seg)
+		resp = do(t, mx.c, "GET", "/serve/api/v2/"+id+"/download", mx.keyHeader(r, c, h), nil)
+		if resp.StatusCode == 200 && !bytes.Equal(resp.body, mx.probes[seg]) {
+			fail("downloaded %d bytes that are not the probe's", len(resp.body))
 		}
 	case mxHealthz, mxReadyz, mxMetrics:
 		resp = do(t, mx.c, "GET", map[mxKind]string{mxHealthz: "/healthz", mxReadyz: "/readyz", mxMetrics: "/metrics"}[r.kind], h, nil)
@@ -1120,7 +1203,11 @@ catalog and is checked to leave it unchanged.
 Routes: project and job scopes use /api/resources/assets/{seg}?scope=…, Flex scopes
 /api/apps/wbflex/documents/{id}/assets/{seg}. Download by id reaches the probe of segA1 (in)
 or segB1 (out). Media get asks for a token uploaded by the first tenant's pm. The admin API
-answers 204 to deletions.
+answers 204 to deletions. memories.ai's download (/serve/api/v2/…) takes an API key in
+Authorization instead of a session: each user's own key; the second tenant's session token
+for "other account's token", its pm's key for "other account, own id", an unknown key for
+"bad token". The persons and Flex lists answer every authenticated caller (the Flex list
+only the documents the caller may read, checked against the model).
 `)
 	return b.String()
 }

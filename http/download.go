@@ -1,6 +1,7 @@
 package http
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -146,8 +147,66 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, fh *fileHeade
 		return nil
 	}
 	// The ReadSeekCloser itself: an *os.File keeps its ReadFrom path to sendfile.
-	http.ServeContent(w, r, "", modified, content.ReadSeekCloser)
+	cw := contentWriter{ResponseWriter: w}
+	http.ServeContent(&cw, r, "", modified, content.ReadSeekCloser)
+	if cw.failed != 0 {
+		return contentError(w, cw.failed, size)
+	}
 	return nil
+}
+
+// contentWriter stands between http.ServeContent and the response. ServeContent answers a
+// failed precondition (412), an unsatisfiable range (416) or a file it cannot seek (500)
+// itself, in plain text; connectors read the `reason` of every error, so those statuses are
+// held back here and the caller answers them in the route's JSON envelope. Everything
+// else passes through, ReadFrom included (the sendfile path of a file download).
+type contentWriter struct {
+	http.ResponseWriter
+	failed int // the error status ServeContent chose; 0 while it has chosen none
+}
+
+func (c *contentWriter) WriteHeader(code int) {
+	if code >= 400 {
+		c.failed = code
+		return
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *contentWriter) Write(p []byte) (int, error) {
+	if c.failed != 0 {
+		return len(p), nil // ServeContent's plain-text message: replaced by the envelope
+	}
+	return c.ResponseWriter.Write(p)
+}
+
+func (c *contentWriter) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok && c.failed == 0 {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{c}, src)
+}
+
+func (c *contentWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// contentError is the error of a status ServeContent held back. The headers it set for the
+// file that describe the file, not the error, go; Content-Range (bytes */size) stays on
+// a 416, as RFC 9110 asks.
+func contentError(w http.ResponseWriter, status int, size int64) error {
+	h := w.Header()
+	for _, k := range []string{"Content-Disposition", "Cache-Control", "Last-Modified", "Etag", "Accept-Ranges", "Content-Security-Policy"} {
+		delete(h, k)
+	}
+	switch status {
+	case http.StatusRequestedRangeNotSatisfiable:
+		return refstore.Errorf(CodeRangeNotSatisfiable,
+			"The requested range is not satisfiable: the file has %d bytes (bytes 0 to %d).", size, max(size-1, 0))
+	case http.StatusPreconditionFailed:
+		return refstore.Errorf(CodePreconditionFailed,
+			"A precondition of the request (If-Match or If-Unmodified-Since) does not hold for the current version.")
+	default:
+		return refstore.Internal(fmt.Errorf("serving the file's bytes failed with status %d", status))
+	}
 }
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
@@ -170,8 +229,12 @@ func presignedRedirect(w http.ResponseWriter, r *http.Request, p refstore.Presig
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "private, no-store")
-	http.Redirect(w, r, u, http.StatusFound)
+	// Location alone: http.Redirect would add a small HTML page to a GET.
+	h := w.Header()
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("Location", u)
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusFound)
 	return nil
 }
 
@@ -273,25 +336,31 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, p refstore.Pri
 // with its own error envelope (SPEC §6).
 func (s *Server) downloadByIDHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fail := func(err error) { s.writeAssetIDError(w, r, err) }
 		p, err := s.authenticate(r)
 		if err != nil {
-			fail(err)
+			s.writeAssetIDError(w, r, err)
 			return
 		}
-		id, ok := refstore.ParseAssetID(r.PathValue("assetId"))
-		if !ok {
-			fail(refstore.InvalidParam("assetId", "must be re_ followed by decimal digits"))
-			return
-		}
-		a, f, err := s.svc.OpenAssetByID(r.Context(), p, id)
-		if err != nil {
-			fail(err)
-			return
-		}
-		defer f.Close()
-		if err := s.serveFile(w, r, s.assetHeaders(a, cacheRevalidate, true), a.Modified.Time(), a.Size, f); err != nil {
-			fail(err)
-		}
+		s.serveAssetByID(w, r, p, "assetId")
 	})
+}
+
+// serveAssetByID sends the asset named by the path's {param} to p, as an attachment;
+// errors in the envelope of download by id.
+func (s *Server) serveAssetByID(w http.ResponseWriter, r *http.Request, p refstore.Principal, param string) {
+	fail := func(err error) { s.writeAssetIDError(w, r, err) }
+	id, ok := refstore.ParseAssetID(r.PathValue(param))
+	if !ok {
+		fail(refstore.InvalidParam(param, "must be re_ followed by decimal digits"))
+		return
+	}
+	a, f, err := s.svc.OpenAssetByID(r.Context(), p, id)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer f.Close()
+	if err := s.serveFile(w, r, s.assetHeaders(a, cacheRevalidate, true), a.Modified.Time(), a.Size, f); err != nil {
+		fail(err)
+	}
 }

@@ -1,11 +1,13 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/refstore/refstore"
@@ -16,6 +18,10 @@ import (
 const (
 	CodeMethodNotAllowed refstore.Code = "method_not_allowed" // 405: the route exists for other methods
 	CodeTimeout          refstore.Code = "request_timeout"    // 408: the request body came too slowly
+	// 412: an If-Match or If-Unmodified-Since of a download does not hold
+	CodePreconditionFailed refstore.Code = "precondition_failed"
+	// 416: a download's Range lies wholly past the end of the file
+	CodeRangeNotSatisfiable refstore.Code = "range_not_satisfiable"
 )
 
 // statusOf maps every error code to its one HTTP status.
@@ -40,6 +46,8 @@ var statusOf = map[refstore.Code]int{
 	refstore.CodeStorageFull:      http.StatusInsufficientStorage,
 	refstore.CodeQuotaExceeded:    http.StatusInsufficientStorage,
 	CodeTimeout:                   http.StatusRequestTimeout,
+	CodePreconditionFailed:        http.StatusPreconditionFailed,
+	CodeRangeNotSatisfiable:       http.StatusRequestedRangeNotSatisfiable,
 	refstore.CodeOutOfRange:       http.StatusNotFound,
 	refstore.CodeImageTooLarge:    http.StatusUnprocessableEntity,
 	refstore.CodeMediaUnreadable:  http.StatusUnprocessableEntity,
@@ -69,13 +77,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, status, body)
 		return
 	}
+	writeJSON(w, status, errorBody(e, w.Header().Get("X-Request-Id")))
+}
+
+// errorBody is the Wordbee envelope of e; a 5xx names the request id in its details.
+func errorBody(e *refstore.Error, requestID string) wire.Error {
 	body := wire.Error{Reason: e.Message, Code: e.Code, Error: wire.ErrorDetail{
 		Date: refstore.FormatDate(time.Now()), Title: e.Message, Messages: []string{}}}
-	if status >= 500 {
-		id := "request id " + w.Header().Get("X-Request-Id")
+	if StatusOf(e) >= 500 {
+		id := "request id " + requestID
 		body.Error.Details = &id
 	}
-	writeJSON(w, status, body)
+	return body
 }
 
 // setRetryAfter tells a throttled client when to come back.
@@ -110,14 +123,52 @@ func (s *Server) logError(r *http.Request, err error) *refstore.Error {
 	return e
 }
 
-// writeJSON sends v as JSON. HTML characters are not escaped: the body is never HTML, and
+// writeJSON sends v as JSON: one Write of the whole body, announced by its
+// Content-Length, and nothing after the value — no newline. Real Wordbee connectors read
+// bodies byte for byte: the C# (RestSharp) and Unreal clients strip only the quotes from the
+// login's "<token>" and would keep a trailing newline in the token, which then breaks
+// every header it is sent in. HTML characters are not escaped: the body is never HTML, and
 // download URLs keep their plain '&'.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledJSON {
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	body, err := encodeJSON(buf, v)
+	if err != nil {
+		// Only a value the wire types cannot hold gets here: a bug, answered as one.
+		slog.Error("encoding a JSON response failed", "err", err)
+		buf.Reset()
+		status = http.StatusInternalServerError
+		body, _ = encodeJSON(buf, errorBody(refstore.Internal(err), ""))
+	}
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if _, err := w.Write(body); err != nil {
 		slog.Debug("writing a JSON response failed", "err", err)
 	}
 }
+
+// encodeJSON encodes v into buf and returns the bytes without the encoder's newline.
+func encodeJSON(buf *bytes.Buffer, v any) ([]byte, error) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	jsonBuffers     = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
+
+// maxPooledJSON bounds the buffers kept for reuse: a rare large list must not pin its
+// memory in the pool.
+const maxPooledJSON = 64 << 10

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/refstore/refstore"
@@ -91,8 +92,26 @@ func partFileName(h textproto.MIMEHeader) (string, bool) {
 		return "", false
 	}
 	name, hasName := params["filename"]
-	return name, hasName || params["name"] == "file"
+	return decodeEncodedWord(name), hasName || params["name"] == "file"
 }
+
+// decodeEncodedWord decodes a file name .NET sent as an RFC 2047 encoded word: RestSharp
+// hands names to ContentDispositionHeaderValue, which writes any non-ASCII name as
+// filename="=?utf-8?B?w6l0w6kucG5n?=" (été.png) and no filename*. A name that is not one
+// encoded word, or that does not decode, is kept as sent (and then refused by the path
+// rules, which do not allow '?').
+func decodeEncodedWord(name string) string {
+	if !strings.HasPrefix(name, "=?") || !strings.HasSuffix(name, "?=") {
+		return name
+	}
+	if decoded, err := encodedWords.DecodeHeader(name); err == nil {
+		return decoded
+	}
+	return name
+}
+
+// encodedWords decodes UTF-8, ISO-8859-1 and US-ASCII encoded words, what .NET writes.
+var encodedWords = new(mime.WordDecoder)
 
 // fileReader reads the file part. At its end it reads the rest of the body, so that a
 // body cut off before its closing delimiter fails the upload (which then keeps nothing)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,13 @@ type API interface {
 	Delete(ctx context.Context, p refstore.Principal, sc refstore.Scope, segmentID int64, addr *refstore.Address) (int, error)
 	// ScopeRights returns the caller's access to a project or job scope (read right needed).
 	ScopeRights(ctx context.Context, p refstore.Principal, sc refstore.Scope) (refstore.Access, error)
+	// Persons, FlexDocuments and FlexDocument read the catalog for the routes connectors
+	// call to set up a connection.
+	Persons(ctx context.Context, p refstore.Principal, req refstore.ListRequest) (int, []refstore.Person, error)
+	FlexDocuments(ctx context.Context, p refstore.Principal, req refstore.ListRequest) (int, []refstore.FlexDocument, error)
+	FlexDocument(ctx context.Context, p refstore.Principal, sc refstore.Scope) (refstore.DocumentInfo, error)
+	// AuthenticateKey authenticates a call by an API key (memories.ai's Authorization).
+	AuthenticateKey(ctx context.Context, key string) (refstore.Principal, error)
 }
 
 // Admin is what the admin API calls.
@@ -145,6 +153,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/assets/{assetId}/download", s.downloadByIDHandler())
 	api("GET /api/browse/scopes/{scope}", s.authed(s.scopeRights))
 
+	// What connectors call to set up a connection (connectors.go), and memories.ai's
+	// download (memories.go).
+	api("POST /api/persons/list", s.authed(s.personsList))
+	api("POST /api/apps/wbflex/list", s.authed(s.flexList))
+	api("GET /api/apps/wbflex/documents/{id}", s.authed(s.flexDocument))
+	mux.Handle("GET /serve/api/v2/{asset_id}/download", s.memoriesDownloadHandler())
+	mux.Handle("/serve/api/v2/", s.noMemoriesRoute(mux))
+	mux.Handle("/serve/api/v2", s.noMemoriesRoute(mux)) // answered, not redirected to the prefix
+
 	admin := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
 		mux.Handle(pattern, s.apiHandler(s.adminOnly(h)))
 	}
@@ -179,6 +196,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}))
 }
 
+// catchAll are the patterns that answer paths no route serves (everything, and the
+// memories.ai API in its envelope): a probe that lands on them has found no route.
+var catchAll = []string{"/", "/serve/api/v2/", "/serve/api/v2"}
+
 // apiHandler adapts a handler that returns an error.
 func (s *Server) apiHandler(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +215,7 @@ func noRoute(w http.ResponseWriter, mux *http.ServeMux, r *http.Request) error {
 	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE"} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+		if _, pattern := mux.Handler(probe); pattern != "" && !slices.Contains(catchAll, pattern) {
 			allow = append(allow, m)
 		}
 	}
@@ -202,7 +223,14 @@ func noRoute(w http.ResponseWriter, mux *http.ServeMux, r *http.Request) error {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		return refstore.Errorf(CodeMethodNotAllowed, "%s is not allowed here; use %s.", r.Method, strings.Join(allow, ", "))
 	}
-	return refstore.Errorf(refstore.CodeNotFound, "No route for %s %s.", r.Method, r.URL.Path)
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		// A connector calls Wordbee routes refstore does not serve (orders, projects,
+		// trm…): it must read a reason, never a page or an empty body.
+		return refstore.Errorf(refstore.CodeNotFound,
+			"The route %s %s is not supported by refstore (it serves the segment-asset part of the Wordbee API).",
+			r.Method, refstore.Excerpt(r.URL.Path, 200))
+	}
+	return refstore.Errorf(refstore.CodeNotFound, "No route for %s %s.", r.Method, refstore.Excerpt(r.URL.Path, 200))
 }
 
 // adminOnly checks the admin bearer token in constant time. The digests are compared,

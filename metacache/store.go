@@ -224,6 +224,26 @@ func (s *Store) UserByKey(ctx context.Context, account, keyHash string) (int64, 
 	return s.inner.UserByKey(ctx, account, keyHash)
 }
 
+func (s *Store) KeyOwner(ctx context.Context, keyHash string) (string, int64, error) {
+	return s.inner.KeyOwner(ctx, keyHash)
+}
+
+func (s *Store) Users(ctx context.Context, account string) ([]refstore.CatalogUser, error) {
+	return s.inner.Users(ctx, account)
+}
+
+func (s *Store) Document(ctx context.Context, account string, id int64) (refstore.DocumentInfo, error) {
+	return s.inner.Document(ctx, account, id)
+}
+
+func (s *Store) ReadableDocuments(ctx context.Context, p refstore.Principal) ([]refstore.DocumentInfo, error) {
+	return s.inner.ReadableDocuments(ctx, p)
+}
+
+func (s *Store) SegmentCounts(ctx context.Context, account string, documentIDs []int64) (map[int64]int64, error) {
+	return s.inner.SegmentCounts(ctx, account, documentIDs)
+}
+
 func (s *Store) APIKeys(ctx context.Context, account string, userID int64) ([]refstore.APIKey, error) {
 	return s.inner.APIKeys(ctx, account, userID)
 }

@@ -29,9 +29,34 @@ func (s *Service) Login(ctx context.Context, account, key string) (string, error
 	token := strings.ToUpper(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
 	now := s.now()
 	ev := userEvent(ctx, refstore.Principal{Account: account, UserID: user}, refstore.AuditTokenIssue)
-	err = s.meta.CreateSession(ctx, refstore.Session{Hash: hashSecret(token), Account: account, UserID: user,
+	err = s.meta.CreateSession(ctx, refstore.Session{Hash: sessionHash(token), Account: account, UserID: user,
 		KeyHash: keyHash, Created: now, LastUsed: now}, ev)
 	return token, err
+}
+
+// sessionHash is how a session token is stored and looked up: the hash of its upper-case
+// form. Tokens are GUIDs, which .NET clients may print in either case (Guid.ToString()
+// writes lower case), so any case must find the session. Login has always handed out
+// upper-case tokens, so sessions opened before this rule hash the same way.
+func sessionHash(token string) string {
+	return hashSecret(upperASCII(token))
+}
+
+// upperASCII upper-cases ASCII letters only: other characters are never part of a token,
+// and Unicode case mapping could make two different strings one.
+func upperASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'a' <= c && c <= 'z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'a' <= b[j] && b[j] <= 'z' {
+					b[j] -= 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // touchInterval is how stale a session's last use may get in the store before a request
@@ -53,7 +78,7 @@ func (s *Service) Authenticate(ctx context.Context, token, account string) (refs
 		return refstore.Principal{}, errUnauthorized("Not authenticated: the X-Auth-AccountId header is missing.")
 	}
 	view := s.views.View(ctx)
-	hash := hashSecret(token)
+	hash := sessionHash(token)
 	sess, err := view.Session(ctx, hash)
 	if err != nil {
 		return refstore.Principal{}, err
@@ -88,7 +113,7 @@ func (s *Service) Logout(ctx context.Context, token, account string) error {
 	if token == "" || account == "" {
 		return errUnauthorized("Not authenticated: the X-Auth-Token and X-Auth-AccountId headers are required.")
 	}
-	hash := hashSecret(token)
+	hash := sessionHash(token)
 	sess, err := s.meta.Session(ctx, hash)
 	if refstore.ErrorCode(err) == refstore.CodeUnauthorized {
 		return nil

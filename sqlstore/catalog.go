@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/refstore/refstore"
@@ -79,9 +80,10 @@ func upsertAccount(ctx context.Context, tx *sql.Tx, a *refstore.CatalogAccount) 
 		}
 	}
 	for _, u := range a.Users {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users (account_id, id, name) VALUES ($1, $2, $3)
-			ON CONFLICT (account_id, id) DO UPDATE SET name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE users.name END`,
-			a.ID, u.ID, u.Name); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (account_id, id, name, email) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (account_id, id) DO UPDATE SET name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE users.name END,
+				email = CASE WHEN excluded.email <> '' THEN excluded.email ELSE users.email END`,
+			a.ID, u.ID, u.Name, u.Email); err != nil {
 			return err
 		}
 	}
@@ -114,9 +116,16 @@ func upsertAccount(ctx context.Context, tx *sql.Tx, a *refstore.CatalogAccount) 
 
 func upsertDocument(ctx context.Context, tx *sql.Tx, account string, projectID int64, d refstore.CatalogDocument) error {
 	var current int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO documents (account_id, id, project_id) VALUES ($1, $2, $3)
-		ON CONFLICT (account_id, id) DO UPDATE SET project_id = documents.project_id
-		RETURNING project_id`, account, d.ID, projectID).Scan(&current)
+	// Name and locales left empty keep the stored ones; target locales are replaced when
+	// given (an empty list clears them).
+	err := tx.QueryRowContext(ctx, `INSERT INTO documents (account_id, id, project_id, name, source_locale, target_locales)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (account_id, id) DO UPDATE SET project_id = documents.project_id,
+			name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE documents.name END,
+			source_locale = CASE WHEN excluded.source_locale <> '' THEN excluded.source_locale ELSE documents.source_locale END,
+			target_locales = CASE WHEN $7 THEN excluded.target_locales ELSE documents.target_locales END
+		RETURNING project_id`, account, d.ID, projectID, d.Name, d.SourceLocale, strings.Join(d.TargetLocales, ","),
+		d.TargetLocales != nil).Scan(&current)
 	if err != nil {
 		return err
 	}
@@ -279,10 +288,10 @@ func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore
 	if rate != 0 {
 		a.RateLimit = &rate
 	}
-	if err := scanAll(ctx, tx, `SELECT id, name FROM users WHERE account_id = $1 ORDER BY id`,
+	if err := scanAll(ctx, tx, `SELECT id, name, email FROM users WHERE account_id = $1 ORDER BY id`,
 		[]any{account}, func(r *sql.Rows) error {
 			var u refstore.CatalogUser
-			err := r.Scan(&u.ID, &u.Name)
+			err := r.Scan(&u.ID, &u.Name, &u.Email)
 			a.Users = append(a.Users, u)
 			return err
 		}); err != nil {
@@ -300,17 +309,20 @@ func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore
 		return nil, err
 	}
 	docs := map[int64][2]int{}
-	if err := scanAll(ctx, tx, `SELECT id, project_id FROM documents WHERE account_id = $1 ORDER BY id`,
-		[]any{account}, func(r *sql.Rows) error {
-			var id, project int64
-			if err := r.Scan(&id, &project); err != nil {
-				return err
-			}
-			p := &a.Projects[projects[project]]
-			docs[id] = [2]int{projects[project], len(p.Documents)}
-			p.Documents = append(p.Documents, refstore.CatalogDocument{ID: id})
-			return nil
-		}); err != nil {
+	if err := scanAll(ctx, tx, `SELECT id, project_id, name, source_locale, target_locales FROM documents
+		WHERE account_id = $1 ORDER BY id`, []any{account}, func(r *sql.Rows) error {
+		var project int64
+		var d refstore.CatalogDocument
+		var targets string
+		if err := r.Scan(&d.ID, &project, &d.Name, &d.SourceLocale, &targets); err != nil {
+			return err
+		}
+		d.TargetLocales = splitLocales(targets)
+		p := &a.Projects[projects[project]]
+		docs[d.ID] = [2]int{projects[project], len(p.Documents)}
+		p.Documents = append(p.Documents, d)
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	if err := scanAll(ctx, tx, `SELECT id, document_id FROM segments WHERE account_id = $1 ORDER BY id`,
@@ -373,6 +385,15 @@ func (s *Store) AccountCatalog(ctx context.Context, account string) (_ *refstore
 		return nil, err
 	}
 	return a, nil
+}
+
+// splitLocales reads the target locales of a document: nil when there are none, so that a
+// catalog without them reads back as it was written.
+func splitLocales(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
 
 func boolInt(b bool) int64 {

@@ -110,6 +110,8 @@ func testStore(t *testing.T, open func(t *testing.T) *Store) {
 		{"ImportAsset", testImportAsset},
 		{"ImportAssetErrors", testImportAssetErrors},
 		{"AccountCatalogConsistent", testAccountCatalogConsistent},
+		{"CatalogConnectorFields", testCatalogConnectorFields},
+		{"ConnectorReads", testConnectorReads},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
