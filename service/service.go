@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/refstore/refstore"
-	"github.com/refstore/refstore/webhook"
 	"github.com/refstore/refstore/internal/keylock"
 	"github.com/refstore/refstore/ratelimit"
+	"github.com/refstore/refstore/webhook"
 )
 
 // Config holds the limits and lifetimes of the service.
